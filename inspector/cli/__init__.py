@@ -1,0 +1,110 @@
+"""The ``inspector`` command. Subcommands live in modules of this package, each exposing
+``register(subparsers)``; they are discovered automatically, so a command group is one file.
+
+Every subcommand gets ``run(args, ctx) -> int`` where ``ctx`` builds Settings and the
+Inspector facade lazily (a ``--help`` never imports torch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+from pathlib import Path
+
+from inspector.settings import Settings, SettingsError
+
+
+class Context:
+    """What a subcommand needs: settings from the global options, the facade on first use."""
+
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self._settings: Settings | None = None
+        self._inspector = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            a = self.args
+            overrides = {
+                "data_dir": a.data_dir, "database_url": a.db, "image_dir": a.images,
+                "reference_dir": a.references, "station": a.station, "device": a.device,
+                "operator": a.operator, "explain": getattr(a, "explain", None),
+            }
+            self._settings = Settings.load(overrides, config_file=Path(a.config) if a.config else None)
+        return self._settings
+
+    @property
+    def inspector(self):
+        if self._inspector is None:
+            from inspector.pipeline import Inspector
+
+            self._inspector = Inspector(self.settings)
+        return self._inspector
+
+    def close(self) -> None:
+        if self._inspector is not None:
+            self._inspector.close()
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed without a traceback, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="inspector", description=__doc__.splitlines()[0] if __doc__ else None)
+    g = parser.add_argument_group("station (override settings file and INSPECTOR_* env)")
+    g.add_argument("--config", help="settings YAML file (default ~/.config/inspector/settings.yaml)")
+    g.add_argument("--data-dir", help="folder for database, images and taught references")
+    g.add_argument("--db", help="database URL, e.g. sqlite:///x.db or postgresql+psycopg://u@127.0.0.1/db")
+    g.add_argument("--images", help="content-addressed image folder")
+    g.add_argument("--references", help="folder of taught part references")
+    g.add_argument("--station", help="station name recorded with every inspection")
+    g.add_argument("--device", help="auto (default), cpu or cuda")
+    g.add_argument("--operator", help="user name recorded with inspections")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if mod.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{mod.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    ctx = Context(args)
+    try:
+        return int(args.func(args, ctx) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (UserError, SettingsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        # Typed domain errors carry what the user must fix; show them without a traceback.
+        if type(exc).__name__.endswith(("Error", "Denied")) and type(exc).__module__.startswith("inspector"):
+            print(f"error: {exc}", file=sys.stderr)
+            if args.verbose:
+                raise
+            return 2
+        raise
+    finally:
+        ctx.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,381 @@
+"""The Inspector facade: the one place that ties work orders, sources, model, judge and store together.
+
+The CLI and the desktop app talk to the core only through :class:`Inspector`. It owns two
+background threads: one *writer* (every database write is serialised through it: SQLite
+allows one writer, and a crash never leaves half a record) and one *explainer* (NG/REVIEW
+explanations are written after the verdict, so they never hold the line).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from inspector import plugins
+from inspector.domain import (
+    Analysis,
+    Explanation,
+    Frame,
+    Inspection,
+    VerdictKind,
+    WorkOrder,
+    to_data,
+    utcnow,
+)
+from inspector.model.base import Cancelled, LabelledExample, ModelBackend, ModelError, Progress, TeachResult
+from inspector.settings import Settings
+from inspector.sources import FrameSource, SourceError, open_source, read_image
+from inspector.spec import judge
+
+log = logging.getLogger(__name__)
+
+ExplanationListener = Callable[[str, Explanation], None]
+
+
+@dataclass
+class PartResult:
+    """One inspected part as the UI shows it: the stored record plus what is not stored."""
+
+    inspection: Inspection
+    image: np.ndarray
+    anomaly_map: np.ndarray
+
+
+@dataclass
+class RunSummary:
+    order_id: str
+    source: str
+    inspected: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: {v.value: 0 for v in VerdictKind})
+    errors: list[str] = field(default_factory=list)
+    dropped: int = 0
+    seconds: float = 0.0
+    stage_ms: dict[str, float] = field(default_factory=dict)  # mean per stage
+    cancelled: bool = False
+
+    @property
+    def yield_pct(self) -> float:
+        return 100.0 * self.counts["OK"] / self.inspected if self.inspected else 0.0
+
+
+class Inspector:
+    """Facade over the core. Thread-safe for one GUI/CLI thread plus its own workers."""
+
+    def __init__(self, settings: Settings | None = None, *, backend: ModelBackend | None = None,
+                 store: Any | None = None):
+        self.settings = settings or Settings.load()
+        self.settings.ensure_dirs()
+        self._backend = backend
+        self._store = store
+        self._lock = threading.Lock()
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inspector-writer")
+        self._explainer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inspector-explainer")
+        self._pending: set[Future] = set()
+        self._listeners: list[ExplanationListener] = []
+        self.actor = self.settings.operator or "station"
+        self._closed = False
+
+    # --- parts built lazily so the window appears fast -------------------------------------
+
+    @property
+    def store(self):
+        with self._lock:
+            if self._store is None:
+                from inspector.store import Store
+
+                self._store = Store.open(self.settings.database_url, Path(self.settings.image_dir))
+            return self._store
+
+    @property
+    def backend(self) -> ModelBackend:
+        with self._lock:
+            if self._backend is None:
+                factory = plugins.get("inspector.backends", self.settings.backend)
+                backend = factory(Path(self.settings.reference_dir), device=self.settings.device)
+                backend.load(self.settings.device)
+                self._backend = backend
+            return self._backend
+
+    @property
+    def audit(self):
+        from inspector.trace import Audit
+
+        return Audit(self.store)
+
+    def _record(self, action: str, entity: str, entity_id: str, before: Any = None, after: Any = None) -> None:
+        """Append an audit event through the writer (append-only, hash-chained)."""
+        self._write(self.audit.append, self.actor, action, entity, entity_id, before, after)
+
+    def _write(self, fn: Callable, *args: Any) -> Any:
+        """Run a database write on the single writer thread and wait for it (raises its error)."""
+        return self._writer.submit(fn, *args).result()
+
+    # --- work orders ------------------------------------------------------------------------
+
+    def load_work_order(self, path: str | Path | None = None, *, text: str | None = None) -> WorkOrder:
+        """Parse a work order file (or pasted text), store it (new version if changed), audit it.
+
+        Raises ``inspector.workorder.WorkOrderError`` naming the line and problem.
+        """
+        from inspector.workorder import load_work_order, parse_work_order
+
+        wo = load_work_order(path) if text is None else parse_work_order(text, source_name="<pasted>")
+        version = self._write(self.store.save_work_order, wo, self.actor)
+        self._record("workorder.loaded", "work_order", wo.order_id, None,
+                     {"version": version, "part": wo.part_number, "lot": wo.lot, "clauses": len(wo.clauses)})
+        return wo
+
+    def find_work_order(self, order_id: str) -> WorkOrder:
+        """A work order by id (as typed or scanned): the store first, then the work-order folder."""
+        order_id = order_id.strip()
+        try:
+            return self.store.get_work_order(order_id)
+        except KeyError:
+            pass
+        folder = Path(self.settings.data_dir) / "workorders"
+        for p in sorted(folder.glob(f"{order_id}*")) if folder.is_dir() else []:
+            return self.load_work_order(p)
+        raise KeyError(f"work order {order_id!r} is not in the database nor in {folder}")
+
+    def list_work_orders(self) -> list[WorkOrder]:
+        return self.store.list_work_orders()
+
+    # --- teaching ---------------------------------------------------------------------------
+
+    def teach(self, part_number: str, good: Sequence[np.ndarray | str | Path],
+              examples: Sequence[LabelledExample] = (), template: np.ndarray | str | Path | None = None,
+              *, progress: Progress | None = None) -> TeachResult:
+        """Teach a part from good images (arrays or files); persists the reference and audits it."""
+        images = [read_image(g) if isinstance(g, (str, Path)) else g for g in good]
+        if isinstance(template, (str, Path)):
+            template = read_image(template)
+        result = self.backend.teach(part_number, images, examples, template,
+                                    target_false_reject=self.settings.target_false_reject, progress=progress)
+        info = self.backend.info()
+        self._write(self.store.save_reference, result, info.weights_hash, self.actor)
+        self._record("model.taught", "part", part_number, None,
+                     {"n_good": result.n_good, "threshold": result.threshold, "review_low": result.review_low,
+                      "examples": result.n_examples, "template": result.template})
+        return result
+
+    # --- inspection -------------------------------------------------------------------------
+
+    def add_explanation_listener(self, fn: ExplanationListener) -> None:
+        """``fn(inspection_id, explanation)`` is called (from the explainer thread) when one is stored."""
+        self._listeners.append(fn)
+
+    def inspect_frame(self, frame: Frame, work_order: WorkOrder, *, explain: str | None = None) -> PartResult:
+        """Analyse, judge and store one part; returns once the record is committed.
+
+        ``explain``: 'async' (default from settings), 'sync' or 'off'. Raises ModelError for an
+        image the model cannot take; nothing is stored then.
+        """
+        t0 = time.perf_counter()
+        analysis = self.backend.analyze(frame.image, work_order)
+        t1 = time.perf_counter()
+        verdict = judge(analysis.findings, work_order, type_min=analysis.thresholds.get("type_min", 0.0))
+        t2 = time.perf_counter()
+        h, w = frame.image.shape[:2]
+        inspection = Inspection(
+            id=uuid.uuid4().hex, order_id=work_order.order_id, part_number=work_order.part_number,
+            lot=work_order.lot, image_sha256="", source=frame.source, frame_name=frame.name,
+            station=self.settings.station, captured_at=frame.captured_at, inspected_at=utcnow(),
+            model=analysis.model, thresholds=dict(analysis.thresholds), image_score=analysis.image_score,
+            findings=list(analysis.findings), verdict=verdict, image_size=(w, h),
+            pixel_size_mm=work_order.pixel_size_mm, operator=self.actor,
+        )
+        timings = {f"analyze.{k}": v for k, v in analysis.timings_ms.items()}
+        timings.update(capture=float(frame.meta.get("capture_ms", 0.0)), analyze=(t1 - t0) * 1e3,
+                       judge=(t2 - t1) * 1e3)
+        inspection.timings_ms = timings
+        self._write(self._store_part, inspection, frame)
+        timings["store"] = (time.perf_counter() - t2) * 1e3
+        mode = explain or self.settings.explain
+        if verdict.kind is not VerdictKind.OK and mode != "off":
+            fut = self._explainer.submit(self._explain, inspection, frame.image, analysis, work_order)
+            self._pending.add(fut)
+            fut.add_done_callback(self._pending.discard)
+            if mode == "sync":
+                fut.result()
+        return PartResult(inspection, frame.image, analysis.anomaly_map)
+
+    def _store_part(self, inspection: Inspection, frame: Frame) -> None:
+        images = self.store.images
+        encoded = frame.meta.get("encoded")
+        if encoded:
+            inspection.image_sha256 = images.put_bytes(encoded, frame.meta.get("ext", ".png"))
+        else:
+            inspection.image_sha256 = images.put_array(frame.image)
+        self.store.save_inspection(inspection)
+
+    def _explain(self, inspection: Inspection, image: np.ndarray, analysis: Analysis, wo: WorkOrder) -> None:
+        t0 = time.perf_counter()
+        try:
+            explanation = self.backend.explain(image, analysis, inspection.verdict, wo)
+        except Exception as exc:  # the record must get an explanation even if the LM fails
+            log.exception("explanation failed for %s", inspection.id)
+            from inspector.model.explain import template_explanation
+
+            explanation = Explanation(template_explanation(analysis, inspection.verdict, wo), fallback=True,
+                                      generator="template", problems=(f"generator error: {exc}",))
+        inspection.timings_ms["explain"] = (time.perf_counter() - t0) * 1e3
+        inspection.explanation = explanation
+        self._write(self.store.add_explanation, inspection.id, explanation)
+        for fn in list(self._listeners):
+            try:
+                fn(inspection.id, explanation)
+            except Exception:
+                log.exception("explanation listener failed")
+
+    def run(self, source: FrameSource | str | list[str], work_order: WorkOrder, *,
+            on_result: Callable[[PartResult], None] | None = None,
+            on_error: Callable[[str], None] | None = None,
+            progress: Progress | None = None, cancel: threading.Event | None = None,
+            limit: int | None = None) -> RunSummary:
+        """Inspect every frame of a source. Bad frames are reported and skipped; the run goes on."""
+        summary = RunSummary(work_order.order_id, str(source))
+
+        def report(message: str) -> None:
+            summary.errors.append(message)
+            if on_error:
+                on_error(message)
+
+        if not isinstance(source, FrameSource):
+            source = open_source(source, on_error=lambda e: report(str(e)))
+        elif on_error:
+            source.on_error = lambda e: report(str(e))
+        summary.source = source.description
+        stage_sums: dict[str, float] = {}
+        total = len(source) if hasattr(source, "__len__") else 0
+        t0 = time.perf_counter()
+        with source:
+            total = len(source) if hasattr(source, "__len__") else total
+            for frame in source:
+                if cancel is not None and cancel.is_set():
+                    summary.cancelled = True
+                    source.stop()
+                    break
+                try:
+                    result = self.inspect_frame(frame, work_order)
+                except (ModelError, SourceError) as exc:
+                    report(f"{frame.name}: {exc}")
+                    continue
+                insp = result.inspection
+                summary.inspected += 1
+                summary.counts[insp.verdict.kind.value] += 1
+                for k in ("capture", "analyze", "judge", "store"):
+                    stage_sums[k] = stage_sums.get(k, 0.0) + insp.timings_ms.get(k, 0.0)
+                if on_result:
+                    on_result(result)
+                if progress:
+                    try:
+                        progress(summary.inspected, total, frame.name)
+                    except Cancelled:
+                        summary.cancelled = True
+                        source.stop()
+                        break
+                if limit is not None and summary.inspected >= limit:
+                    break
+        summary.dropped = source.dropped
+        summary.seconds = time.perf_counter() - t0
+        if summary.inspected:
+            summary.stage_ms = {k: v / summary.inspected for k, v in stage_sums.items()}
+        return summary
+
+    def wait_explanations(self, timeout: float | None = None) -> bool:
+        """Block until queued explanations are stored. True when none is left."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._pending:
+            fut = next(iter(self._pending), None)
+            if fut is None:
+                break
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                fut.result(timeout=remaining)
+            except Exception:
+                if deadline is not None and time.monotonic() >= deadline:
+                    return False
+            self._pending.discard(fut)
+        return True
+
+    # --- queries, review, reports --------------------------------------------------------------
+
+    def query(self, **filters: Any) -> list[Inspection]:
+        return self.store.query_inspections(**filters)
+
+    def get(self, inspection_id: str) -> Inspection:
+        return self.store.get_inspection(inspection_id)
+
+    def counts(self, order_id: str | None = None, lot: str | None = None) -> dict[str, float]:
+        return self.store.counts(order_id=order_id, lot=lot)
+
+    def image(self, inspection: Inspection) -> np.ndarray:
+        return self.store.images.read(inspection.image_sha256)
+
+    def overlay(self, inspection: Inspection, anomaly_map: np.ndarray | None = None) -> np.ndarray:
+        from inspector.reports.overlay import render_overlay
+
+        return render_overlay(self.image(inspection), inspection.findings, anomaly_map, inspection.verdict)
+
+    def reviews(self, inspection_id: str):
+        return self.store.reviews_for(inspection_id)
+
+    def review(self, inspection_id: str, decision: str, reason_code: str, comment: str, *,
+               username: str, password: str, meaning: str = ""):
+        """Record a signed disposition. Re-authenticates the reviewer; operators are refused."""
+        from inspector.trace import sign_review
+
+        return self._write(sign_review, self.store, inspection_id, decision, reason_code, comment,
+                           username, password, meaning)
+
+    def report(self, order_id: str, out: str | Path, *, lot: str | None = None,
+               progress: Progress | None = None):
+        from inspector.reports import build_work_order_report
+
+        info = build_work_order_report(self.store, order_id, Path(out), lot=lot, generated_by=self.actor,
+                                       progress=progress)
+        self._record("report.generated", "work_order", order_id, None,
+                     {"path": str(out), "document_hash": info.document_hash, "parts": info.n_parts})
+        return info
+
+    def export(self, out: str | Path, fmt: str, **filters: Any) -> Any:
+        from inspector.reports.export import export
+
+        result = export(self.store, Path(out), fmt, **filters)
+        self._record("data.exported", "inspections", str(filters.get("order_id") or "*"), None,
+                     {"path": str(out), "format": fmt, "filters": to_data(filters)})
+        return result
+
+    # --- shutdown -----------------------------------------------------------------------------
+
+    def close(self, timeout: float = 120.0) -> None:
+        """Finish queued explanations and writes, then release everything. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        if not self.wait_explanations(timeout):
+            log.warning("explanations still pending at shutdown; their inspections keep no explanation")
+        self._explainer.shutdown(wait=True, cancel_futures=True)
+        self._writer.shutdown(wait=True)
+        if self._store is not None:
+            self._store.close()
+
+    def __enter__(self) -> Inspector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def iter_images(paths: Iterable[str | Path]) -> list[np.ndarray]:
+    """Read image files as RGB arrays (SourceError names the bad file)."""
+    return [read_image(p) for p in paths]

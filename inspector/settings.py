@@ -1,0 +1,114 @@
+"""Typed station settings, layered: defaults -> settings file -> INSPECTOR_* env -> explicit overrides.
+
+The file is YAML (``~/.config/inspector/settings.yaml`` or ``$INSPECTOR_CONFIG``). Unknown keys
+are rejected with a :class:`SettingsError` naming them, so a typo never silently does nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "INSPECTOR_"
+EXPLAIN_MODES = ("async", "sync", "off")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class SettingsError(ValueError):
+    """A setting is unknown or has a value of the wrong kind."""
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "inspector"
+
+
+def default_config_file() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "inspector" / "settings.yaml"
+
+
+@dataclass
+class Settings:
+    """Everything a station needs to know. Paths left empty derive from ``data_dir``."""
+
+    station: str = field(default_factory=socket.gethostname)
+    data_dir: Path = field(default_factory=default_data_dir)
+    database_url: str = ""  # default: sqlite:///<data_dir>/inspector.db
+    image_dir: Path | None = None  # default: <data_dir>/images
+    reference_dir: Path | None = None  # default: <data_dir>/references (taught parts)
+    device: str = "auto"  # auto|cpu|cuda
+    target_false_reject: float = 0.01  # teach-time calibration target on good parts
+    explain: str = "async"  # async|sync|off
+    operator: str = ""  # user name recorded with inspections
+    backend: str = "embedded-vlm"  # name in the inspector.backends entry-point group
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir).expanduser()
+        if self.image_dir is None:
+            self.image_dir = self.data_dir / "images"
+        if self.reference_dir is None:
+            self.reference_dir = self.data_dir / "references"
+        self.image_dir = Path(self.image_dir).expanduser()
+        self.reference_dir = Path(self.reference_dir).expanduser()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'inspector.db'}"
+        if self.device not in DEVICES and not self.device.startswith("cuda:"):
+            raise SettingsError(f"device must be one of {DEVICES} or cuda:N, not {self.device!r}")
+        if self.explain not in EXPLAIN_MODES:
+            raise SettingsError(f"explain must be one of {EXPLAIN_MODES}, not {self.explain!r}")
+        if not 0.0 < float(self.target_false_reject) < 0.5:
+            raise SettingsError("target_false_reject must be between 0 and 0.5 (e.g. 0.01 = 1 %)")
+        self.target_false_reject = float(self.target_false_reject)
+
+    @classmethod
+    def load(cls, overrides: dict[str, Any] | None = None, *, config_file: Path | None = None) -> Settings:
+        """Defaults, then the settings file (if any), then env, then ``overrides`` (None values ignored)."""
+        values: dict[str, Any] = {}
+        path = config_file or Path(os.environ.get(ENV_PREFIX + "CONFIG", "") or default_config_file())
+        if path.is_file():
+            values.update(_read_file(path))
+        names = {f.name for f in dataclasses.fields(cls)}
+        for name in names:
+            env = os.environ.get(ENV_PREFIX + name.upper())
+            if env:
+                values[name] = env
+        for key, value in (overrides or {}).items():
+            if value is not None:
+                values[key] = value
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise SettingsError(f"unknown setting(s): {', '.join(unknown)} (known: {', '.join(sorted(names))})")
+        return cls(**values)
+
+    def save(self, path: Path | None = None) -> Path:
+        """Write the settings as YAML (atomically) and return the path."""
+        import yaml
+
+        path = path or default_config_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(yaml.safe_dump(data, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path)
+        return path
+
+    def ensure_dirs(self) -> None:
+        for p in (self.data_dir, self.image_dir, self.reference_dir):
+            Path(p).mkdir(parents=True, exist_ok=True)
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise SettingsError(f"{path}: cannot read settings: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: settings must be a mapping of key: value")
+    return data
