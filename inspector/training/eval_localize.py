@@ -1,0 +1,205 @@
+"""Teach-then-inspect protocols through the full backend (localisation + typing + judge + explanation).
+
+- **BSData** (real pitting photos, no defect-free images exist): per image-size group, the
+  backend is taught with training-split images whose pits are inpainted away (OpenCV Telea,
+  mask dilated by 9 px), then inspects the test-split images of that size. A ground-truth pit
+  (connected mask component) is *hit* when a finding's box, grown by ``TOL_PX``, touches its
+  box; a finding touching no pit is a *false alarm*.
+- **DeepPCB** (template mode): each test image is inspected after teaching with its own
+  defect-free template; a finding matches a ground-truth box at IoU > 0.33 (greedy, one to
+  one) -> recall, precision, and typing accuracy on the matched boxes.
+- **Explanations**: for up to ``explain_n`` NG/REVIEW parts the backend's ``explain`` is
+  called; the share whose generated text passed the findings check (``fallback`` False) and
+  the share that needed the template fallback are reported.
+"""
+
+from __future__ import annotations
+
+import csv
+import inspect
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from inspector.domain import SpecClause, WorkOrder
+from inspector.model.typing_features import regions_from_mask
+from inspector.training.eval_typing import DEEPPCB_WORDS, load_deeppcb_boxes
+from inspector.training.typing_data import read_rgb
+
+TOL_PX = 4
+IOU_MIN = 0.33
+
+
+def no_defect_order(order_id: str, part: str, words: Sequence[str]) -> WorkOrder:
+    """A work order with one 'no <word>' clause (count <= 0) per defect word."""
+    clauses = tuple(
+        SpecClause(id=f"§{i + 1}", number=i + 1, text=f"No {w} allowed.", line=i + 1, checkable=True,
+                   defect_type=w, type_words=(w,), measure="count", comparison="<=", limit=0.0,
+                   unit="count", limit_text="0")
+        for i, w in enumerate(words)
+    )
+    return WorkOrder(order_id=order_id, part_number=part, clauses=clauses)
+
+
+def make_backend(device: str, reference_dir: Path):
+    """The built-in EmbeddedVLM, loaded; raises ImportError when it is not installed yet."""
+    from inspector.model.vlm import EmbeddedVLM
+
+    params = inspect.signature(EmbeddedVLM).parameters
+    kwargs = {}
+    for name in ("reference_dir", "references", "root", "store_dir"):
+        if name in params:
+            kwargs[name] = reference_dir
+            break
+    vlm = EmbeddedVLM(**kwargs)
+    vlm.load(device)
+    return vlm
+
+
+def _judge(analysis, order: WorkOrder):
+    from inspector.spec import judge
+
+    return judge(analysis.findings, order, type_min=float(analysis.thresholds.get("type_min", 0.0)))
+
+
+def _explain(backend, image, analysis, verdict, order, stats: dict) -> None:
+    e = backend.explain(image, analysis, verdict, order)
+    stats["explained"] += 1
+    stats["fallback"] += bool(e.fallback)
+
+
+def _touch(a, b, tol: int = TOL_PX) -> bool:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    return ax - tol < bx + bw and bx < ax + aw + tol and ay - tol < by + bh and by < ay + ah + tol
+
+
+def iou(a, b) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    iw = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    ih = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = iw * ih
+    return inter / float(aw * ah + bw * bh - inter) if inter else 0.0
+
+
+def inpaint_defects(image: np.ndarray, mask: np.ndarray, grow: int = 9) -> np.ndarray:
+    """The image with the masked defects painted over from their surroundings (Telea)."""
+    import cv2
+
+    m = cv2.dilate((mask > 0).astype(np.uint8), np.ones((2 * grow + 1,) * 2, np.uint8))
+    return cv2.inpaint(image, m, 7, cv2.INPAINT_TELEA)
+
+
+def bsdata_protocol(backend, root: Path, n_good: int = 20, max_test: int = 40, explain_n: int = 10,
+                    groups: Sequence[tuple[int, int]] = ((1130, 460), (1540, 645)),
+                    progress: Callable[[str], None] | None = None) -> dict:
+    """Hit rate, false alarms per image, verdicts and explanation shares on BSData test images."""
+    import cv2
+
+    with open(root / "manifest.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    stats = {"images": 0, "pits": 0, "hits": 0, "false_alarms": 0, "images_hit": 0, "explained": 0, "fallback": 0,
+             "verdicts": {"OK": 0, "NG": 0, "REVIEW": 0}, "ms": []}
+    for w, h in groups:
+        group = [r for r in rows if (int(r["width"]), int(r["height"])) == (w, h)]
+        train = [r for r in group if r["source_split"] == "train"][:n_good]
+        test = [r for r in group if r["source_split"] == "test"][:max_test]
+        if not train or not test:
+            continue
+        part = f"BSDATA-{w}x{h}"
+        good = [inpaint_defects(read_rgb(root / r["image"]), cv2.imread(str(root / r["mask"]), 0)) for r in train]
+        if progress:
+            progress(f"bsdata {part}: teaching {len(good)} inpainted images")
+        backend.teach(part, good)
+        order = no_defect_order(f"EVAL-{part}", part, ["pitting"])
+        for r in test:
+            img = read_rgb(root / r["image"])
+            pits = regions_from_mask(cv2.imread(str(root / r["mask"]), 0) > 0)
+            t0 = time.perf_counter()
+            analysis = backend.analyze(img, order)
+            stats["ms"].append((time.perf_counter() - t0) * 1000)
+            boxes = [f.region.box for f in analysis.findings]
+            hit = [any(_touch(p.box, b) for b in boxes) for p in pits]
+            stats["images"] += 1
+            stats["pits"] += len(pits)
+            stats["hits"] += sum(hit)
+            stats["images_hit"] += any(hit)
+            stats["false_alarms"] += sum(not any(_touch(p.box, b) for p in pits) for b in boxes)
+            verdict = _judge(analysis, order)
+            stats["verdicts"][verdict.kind.value] += 1
+            if verdict.kind.value != "OK" and stats["explained"] < explain_n:
+                _explain(backend, img, analysis, verdict, order, stats)
+        if progress:
+            progress(f"bsdata {part}: {stats['images']} images inspected")
+    n = max(stats["images"], 1)
+    return {
+        "images": stats["images"], "pits": stats["pits"],
+        "hit_rate": stats["hits"] / max(stats["pits"], 1),
+        "image_recall": stats["images_hit"] / n,
+        "false_alarms_per_image": stats["false_alarms"] / n,
+        "verdicts": stats["verdicts"],
+        "explained": stats["explained"],
+        "explain_passed": (stats["explained"] - stats["fallback"]) / stats["explained"] if stats["explained"] else None,
+        "explain_fallback": stats["fallback"] / stats["explained"] if stats["explained"] else None,
+        "ms_per_image": float(np.mean(stats["ms"])) if stats["ms"] else None,
+    }
+
+
+def deeppcb_protocol(backend, root: Path, max_pairs: int = 50, explain_n: int = 10, seed: int = 0,
+                     progress: Callable[[str], None] | None = None) -> dict:
+    """Template-mode recall/precision at IoU > 0.33 (+ typing accuracy of matched boxes)."""
+    items = load_deeppcb_boxes(root)
+    with open(root / "manifest.csv", newline="") as f:
+        templates = [root / r["template_image"] for r in csv.DictReader(f)]
+    pick = np.random.default_rng(seed).permutation(len(items))[:max_pairs]
+    words = list(DEEPPCB_WORDS.values())
+    order = no_defect_order("EVAL-DEEPPCB", "PCB", words)
+    stats = {"gt": 0, "pred": 0, "matched": 0, "typed_right": 0, "explained": 0, "fallback": 0, "ms": []}
+    for n, i in enumerate(pick):
+        item = items[int(i)]
+        test, temp = read_rgb(item.image), read_rgb(templates[int(i)])
+        part = f"PCB-{item.image.stem}"
+        backend.teach(part, [temp], template=temp)
+        wo = WorkOrder(order_id=order.order_id, part_number=part, clauses=order.clauses)
+        t0 = time.perf_counter()
+        analysis = backend.analyze(test, wo)
+        stats["ms"].append((time.perf_counter() - t0) * 1000)
+        preds = list(analysis.findings)
+        used: set[int] = set()
+        for label, box in item.boxes:
+            best, best_j = IOU_MIN, None
+            for j, f in enumerate(preds):
+                v = iou(box, f.region.box)
+                if j not in used and v > best:
+                    best, best_j = v, j
+            if best_j is not None:
+                used.add(best_j)
+                stats["matched"] += 1
+                stats["typed_right"] += preds[best_j].defect_type == DEEPPCB_WORDS.get(label, label)
+        stats["gt"] += len(item.boxes)
+        stats["pred"] += len(preds)
+        verdict = _judge(analysis, wo)
+        if verdict.kind.value != "OK" and stats["explained"] < explain_n:
+            _explain(backend, test, analysis, verdict, wo, stats)
+        if progress and (n + 1) % 10 == 0:
+            progress(f"deeppcb: {n + 1}/{len(pick)} pairs")
+    return {
+        "pairs": int(len(pick)), "gt_boxes": stats["gt"], "findings": stats["pred"],
+        "recall": stats["matched"] / max(stats["gt"], 1),
+        "precision": stats["matched"] / stats["pred"] if stats["pred"] else 0.0,
+        "typed_right_of_matched": stats["typed_right"] / stats["matched"] if stats["matched"] else None,
+        "explained": stats["explained"],
+        "explain_passed": (stats["explained"] - stats["fallback"]) / stats["explained"] if stats["explained"] else None,
+        "explain_fallback": stats["fallback"] / stats["explained"] if stats["explained"] else None,
+        "ms_per_image": float(np.mean(stats["ms"])) if stats["ms"] else None,
+    }
+
+
+def with_backend(device: str, fn: Callable, *args, **kwargs):
+    """Run ``fn(backend, *args, **kwargs)`` with a fresh backend whose references live in a temp dir."""
+    with tempfile.TemporaryDirectory(prefix="inspector-eval-") as tmp:
+        return fn(make_backend(device, Path(tmp)), *args, **kwargs)
