@@ -75,6 +75,7 @@ class Zone:
     name: str
     box: tuple[float, float, float, float]
     unit: str = "mm"
+    label: str = ""  # a descriptive name, e.g. "sealing face"
 
     def to_px(self, width: int, height: int, pixel_size_mm: float | None) -> tuple[int, int, int, int]:
         x0, y0, x1, y1 = self.box
@@ -224,7 +225,7 @@ class Verdict:
     def clause_ids(self) -> tuple[str, ...]:
         seen: dict[str, None] = {}
         for c in self.checks:
-            if c.outcome is not Outcome.PASS:
+            if c.outcome is not Outcome.PASS and c.clause_id:
                 seen.setdefault(c.clause_id, None)
         return tuple(seen)
 

@@ -1,0 +1,217 @@
+"""Defect words: canonical types, synonyms, plurals, measures and severities.
+
+The vocabulary is open: a known word is mapped to its canonical type (``"pits"`` ->
+``"pitting"``), and any other noun a spec uses as a defect ("No blisters") becomes a
+type of its own, singularised (``"blister"``). Generic words ("defects", "flaws")
+map to :data:`GENERIC_TYPE`, which the judge applies to findings of every type.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Canonical type of generic words ("defects", "flaws", "imperfections"): matches every finding.
+GENERIC_TYPE = "defect"
+
+# canonical type -> the words (lower case) that name it; multi-word forms allowed.
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "scratch": ("scratch", "scratches", "scratched", "scratching", "scratch mark", "scratch marks"),
+    "pitting": (
+        "pitting",
+        "pit",
+        "pits",
+        "pitted",
+        "pitted surface",
+        "pitted surfaces",
+        "pit mark",
+        "pit marks",
+    ),
+    "crack": (
+        "crack",
+        "cracks",
+        "cracked",
+        "cracking",
+        "hairline crack",
+        "hairline cracks",
+        "fissure",
+        "fissures",
+    ),
+    "dent": ("dent", "dents", "dented", "denting", "ding", "dings"),
+    "stain": ("stain", "stains", "stained", "staining"),
+    "burr": ("burr", "burrs", "burred"),
+    "chip": ("chip", "chips", "chipped", "chipping", "chip-out", "chip-outs"),
+    "missing feature": ("missing feature", "missing features"),
+    "inclusion": ("inclusion", "inclusions"),
+    "porosity": (
+        "porosity",
+        "porosities",
+        "pore",
+        "pores",
+        "porous",
+        "gas pore",
+        "gas pores",
+        "blowhole",
+        "blowholes",
+    ),
+    "corrosion": ("corrosion", "corroded", "rust", "rusted", "rusty"),
+    "discoloration": (
+        "discoloration",
+        "discolorations",
+        "discolouration",
+        "discolourations",
+        "discolored",
+        "discoloured",
+        "discolouring",
+        "discoloring",
+    ),
+    "crazing": ("crazing", "crazed"),
+    "rolled-in scale": ("rolled-in scale", "rolled in scale"),
+    "patch": ("patch", "patches"),
+    "spot": ("spot", "spots"),
+    "blister": ("blister", "blisters", "blistering"),
+    "tool mark": ("tool mark", "tool marks", "toolmark", "toolmarks"),
+    "weld spatter": ("weld spatter", "spatter", "weld splatter"),
+    "foreign material": (
+        "foreign material",
+        "foreign matter",
+        "foreign particle",
+        "foreign particles",
+        "debris",
+    ),
+    "short circuit": ("short circuit", "short circuits"),
+    "open circuit": ("open circuit", "open circuits"),
+    "mouse bite": ("mouse bite", "mouse bites", "mousebite", "mousebites"),
+    "spur": ("spur", "spurs"),
+    "spurious copper": ("spurious copper",),
+    "pinhole": ("pinhole", "pinholes", "pin-hole", "pin-holes", "pin hole", "pin holes"),
+}
+
+_GENERIC_WORDS = (
+    "defect",
+    "defects",
+    "flaw",
+    "flaws",
+    "imperfection",
+    "imperfections",
+    "anomaly",
+    "anomalies",
+    "irregularity",
+    "irregularities",
+    "blemish",
+    "blemishes",
+    "damage",
+    "damages",
+)
+
+# word form -> canonical type
+_FORMS: dict[str, str] = {}
+for _canon, _words in _SYNONYMS.items():
+    for _w in _words:
+        _FORMS[_w] = _canon
+for _w in _GENERIC_WORDS:
+    _FORMS[_w] = GENERIC_TYPE
+
+# Longest forms first so "hairline cracks" wins over "cracks" and "pitted surface" over "pitted".
+_FORM_RE = re.compile(
+    r"(?<![\w-])(" + "|".join(re.escape(f) for f in sorted(_FORMS, key=len, reverse=True)) + r")(?![\w-])",
+    re.IGNORECASE,
+)
+
+#: Types whose size is a diameter when the spec names no measure; the rest default to length.
+ROUND_TYPES = frozenset(
+    {"pitting", "dent", "spot", "stain", "porosity", "inclusion", "blister", "pinhole", "chip", "patch"}
+)
+
+MEASURES = ("length", "width", "area", "diameter", "depth", "count")
+
+# measure word -> measure; used right after a number ("0.5 mm long") or before a comparator.
+_MEASURE_WORDS = {
+    "long": "length",
+    "length": "length",
+    "longer": "length",
+    "lengths": "length",
+    "wide": "width",
+    "width": "width",
+    "wider": "width",
+    "broad": "width",
+    "diameter": "diameter",
+    "dia": "diameter",
+    "dia.": "diameter",
+    "ø": "diameter",
+    "⌀": "diameter",
+    "across": "diameter",
+    "diam": "diameter",
+    "diam.": "diameter",
+    "deep": "depth",
+    "depth": "depth",
+    "deeper": "depth",
+    "area": "area",
+    "size": "",  # "size" says nothing about which measure: type default
+}
+MEASURE_WORD_RE = re.compile(
+    r"(?<![\w])(long|lengths?|longer|wide|width|wider|broad|diameter|diam\.?|dia\.?|across|deep|depth|deeper|area|size)(?![\w])|[ø⌀]",
+    re.IGNORECASE,
+)
+
+SEVERITIES = ("critical", "major", "minor")
+_SEVERITY_ALIASES = {"critical": "critical", "major": "major", "minor": "minor", "cosmetic": "minor"}
+
+
+def measure_of_word(word: str) -> str:
+    """The measure a word names ('long' -> 'length'); '' for 'size' (type default)."""
+    return _MEASURE_WORDS.get(word.lower(), "")
+
+
+def default_measure(defect_type: str) -> str:
+    """The measure a size limit refers to when the spec names none: diameter or length."""
+    return "diameter" if defect_type in ROUND_TYPES else "length"
+
+
+def severity_word(word: str) -> str | None:
+    """'critical'/'major'/'minor' (and 'cosmetic' -> 'minor') or None."""
+    return _SEVERITY_ALIASES.get(word.lower())
+
+
+def singularize(word: str) -> str:
+    """English singular of a lower-case noun (enough for defect names)."""
+    w = word.lower()
+    if len(w) <= 3 or w.endswith(("ss", "us", "is", "sis")):
+        return w
+    if w.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    if w.endswith(("ches", "shes", "sses", "xes", "zes")):
+        return w[:-2]
+    if w.endswith("s"):
+        return w[:-1]
+    return w
+
+
+def canonical_type(word: str) -> str:
+    """Canonical defect type of a word or phrase: 'Scratches' -> 'scratch', 'pits' -> 'pitting'.
+
+    Unknown words are lower-cased and singularised on their last word
+    ('tool marks' -> 'tool mark', 'blisters' -> 'blister'); generic words
+    ('defects', 'flaws') give :data:`GENERIC_TYPE`. Empty input gives ''.
+    """
+    w = " ".join(word.strip().lower().replace("_", " ").split())
+    if not w:
+        return ""
+    if w in _FORMS:
+        return _FORMS[w]
+    parts = w.split(" ")
+    parts[-1] = singularize(parts[-1])
+    joined = " ".join(parts)
+    return _FORMS.get(joined, joined)
+
+
+def find_known_types(text: str) -> list[tuple[int, int, str, str]]:
+    """Known defect words in ``text``: (start, end, canonical type, word as written), in order."""
+    out = []
+    for m in _FORM_RE.finditer(text):
+        out.append((m.start(), m.end(), _FORMS[m.group(1).lower()], m.group(1)))
+    return out
+
+
+def is_known_form(word: str) -> bool:
+    """True when ``word`` (any case) is a known defect word or a generic one."""
+    return " ".join(word.lower().split()) in _FORMS
