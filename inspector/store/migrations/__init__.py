@@ -1,0 +1,1 @@
+"""Alembic migration scripts of the Inspector database (run via ``inspector.store.migrate``)."""
