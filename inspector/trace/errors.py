@@ -1,0 +1,39 @@
+"""Typed errors of traceability: accounts, permissions, signatures, audit, retention.
+
+Every message says what happened and what the user can do about it. The CLI prints them
+without a traceback (exit code 2).
+"""
+
+from __future__ import annotations
+
+
+class TraceError(Exception):
+    """Base class of every traceability error."""
+
+
+class AuthError(TraceError):
+    """Sign-in refused: unknown user, wrong password, deactivated or locked account."""
+
+
+class AccountLockedError(AuthError):
+    """The account is locked after too many failed sign-ins; an admin must unlock it."""
+
+
+class PermissionDenied(TraceError, PermissionError):
+    """The user's role does not grant the permission the action needs."""
+
+
+class AccountError(TraceError, ValueError):
+    """A user-management request is invalid (duplicate name, weak password, last admin...)."""
+
+
+class ReviewError(TraceError, ValueError):
+    """A review/disposition cannot be signed as asked (unknown reason code, missing comment...)."""
+
+
+class AuditError(TraceError):
+    """The audit trail cannot be written or read (not a tamper finding: see ``VerifyResult``)."""
+
+
+class RetentionError(TraceError, ValueError):
+    """A retention request is invalid (negative days, nothing to keep...)."""
