@@ -82,6 +82,7 @@ class Inspector:
         self._pending: set[Future] = set()
         self._listeners: list[ExplanationListener] = []
         self.actor = self.settings.operator or "station"
+        self.user = None  # the signed-in domain.User, if any
         self._closed = False
 
     # --- parts built lazily so the window appears fast -------------------------------------
@@ -111,6 +112,35 @@ class Inspector:
 
         return Audit(self.store)
 
+    # --- who is working ------------------------------------------------------------------------
+
+    def sign_in(self, username: str, password: str):
+        """Authenticate a user for this session (AuthError on failure); their name is recorded."""
+        from inspector.trace import Accounts
+
+        self.user = self._write(Accounts(self.store).authenticate, username, password)
+        self.actor = self.user.username
+        return self.user
+
+    def sign_out(self) -> None:
+        self.user = None
+        self.actor = self.settings.operator or "station"
+
+    def require(self, permission: str) -> None:
+        """Raise PermissionDenied unless the signed-in user may do ``permission``.
+
+        A station with no accounts yet runs open (the settings' operator name is recorded);
+        once accounts exist, teaching, reports, exports and user work need a signed-in user.
+        Inspecting never does: the line runs unattended.
+        """
+        from inspector.trace import Accounts, PermissionDenied, require
+
+        if permission == "inspect" or not Accounts(self.store).has_users():
+            return
+        if self.user is None:
+            raise PermissionDenied(f"sign in first: {permission} needs an account with that right")
+        require(self.user, permission)
+
     def _record(self, action: str, entity: str, entity_id: str, before: Any = None, after: Any = None) -> None:
         """Append an audit event through the writer (append-only, hash-chained)."""
         self._write(self.audit.append, self.actor, action, entity, entity_id, before, after)
@@ -139,7 +169,7 @@ class Inspector:
         order_id = order_id.strip()
         try:
             return self.store.get_work_order(order_id)
-        except KeyError:
+        except LookupError:  # the store's NotFoundError
             pass
         folder = Path(self.settings.data_dir) / "workorders"
         for p in sorted(folder.glob(f"{order_id}*")) if folder.is_dir() else []:
@@ -155,6 +185,7 @@ class Inspector:
               examples: Sequence[LabelledExample] = (), template: np.ndarray | str | Path | None = None,
               *, progress: Progress | None = None) -> TeachResult:
         """Teach a part from good images (arrays or files); persists the reference and audits it."""
+        self.require("teach")
         images = [read_image(g) if isinstance(g, (str, Path)) else g for g in good]
         if isinstance(template, (str, Path)):
             template = read_image(template)
@@ -329,6 +360,12 @@ class Inspector:
     def reviews(self, inspection_id: str):
         return self.store.reviews_for(inspection_id)
 
+    def reason_codes(self):
+        """Active reason codes reviewers may choose from (admin-managed list)."""
+        from inspector.trace import ReasonCodes
+
+        return ReasonCodes(self.store).list()
+
     def review(self, inspection_id: str, decision: str, reason_code: str, comment: str, *,
                username: str, password: str, meaning: str = ""):
         """Record a signed disposition. Re-authenticates the reviewer; operators are refused."""
@@ -341,16 +378,18 @@ class Inspector:
                progress: Progress | None = None):
         from inspector.reports import build_work_order_report
 
+        self.require("report")
         info = build_work_order_report(self.store, order_id, Path(out), lot=lot, generated_by=self.actor,
                                        progress=progress)
         self._record("report.generated", "work_order", order_id, None,
                      {"path": str(out), "document_hash": info.document_hash, "parts": info.n_parts})
         return info
 
-    def export(self, out: str | Path, fmt: str, **filters: Any) -> Any:
+    def export(self, out: str | Path, fmt: str, *, progress: Progress | None = None, **filters: Any) -> Any:
         from inspector.reports.export import export
 
-        result = export(self.store, Path(out), fmt, **filters)
+        self.require("export")
+        result = export(self.store, Path(out), fmt, progress=progress, **filters)
         self._record("data.exported", "inspections", str(filters.get("order_id") or "*"), None,
                      {"path": str(out), "format": fmt, "filters": to_data(filters)})
         return result

@@ -46,6 +46,9 @@ class Settings:
     explain: str = "async"  # async|sync|off
     operator: str = ""  # user name recorded with inspections
     backend: str = "embedded-vlm"  # name in the inspector.backends entry-point group
+    retention_images_days: int | None = None  # purge stored images older than this (None = keep)
+    retention_records_days: int | None = None  # purge inspection records older than this (None = keep)
+    retention_keep_unreviewed: bool = True  # never purge flagged parts nobody has reviewed
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser()
@@ -64,6 +67,20 @@ class Settings:
         if not 0.0 < float(self.target_false_reject) < 0.5:
             raise SettingsError("target_false_reject must be between 0 and 0.5 (e.g. 0.01 = 1 %)")
         self.target_false_reject = float(self.target_false_reject)
+        for name in ("retention_images_days", "retention_records_days"):
+            value = getattr(self, name)
+            if value in ("", None):
+                setattr(self, name, None)
+                continue
+            try:
+                days = int(value)
+            except (TypeError, ValueError):
+                raise SettingsError(f"{name} must be a whole number of days, not {value!r}") from None
+            if days < 1:
+                raise SettingsError(f"{name} must be at least 1 day")
+            setattr(self, name, days)
+        if isinstance(self.retention_keep_unreviewed, str):
+            self.retention_keep_unreviewed = self.retention_keep_unreviewed.strip().lower() in ("1", "true", "yes")
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None, *, config_file: Path | None = None) -> Settings:

@@ -43,11 +43,26 @@ class Context:
             from inspector.pipeline import Inspector
 
             self._inspector = Inspector(self.settings)
+            if self.args.sign_in:
+                self._inspector.sign_in(self.args.sign_in, read_password(self.args.sign_in))
         return self._inspector
 
     def close(self) -> None:
         if self._inspector is not None:
             self._inspector.close()
+
+
+def read_password(username: str) -> str:
+    """INSPECTOR_PASSWORD for scripted use, else an interactive prompt (never a command-line argument)."""
+    import getpass
+    import os
+
+    env = os.environ.get("INSPECTOR_PASSWORD")
+    if env is not None:
+        return env
+    if not sys.stdin.isatty():
+        raise UserError(f"password for {username!r} needed: set INSPECTOR_PASSWORD or run interactively")
+    return getpass.getpass(f"password for {username}: ")
 
 
 class UserError(Exception):
@@ -65,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--station", help="station name recorded with every inspection")
     g.add_argument("--device", help="auto (default), cpu or cuda")
     g.add_argument("--operator", help="user name recorded with inspections")
+    g.add_argument("--sign-in", metavar="USER", help="act as this account (password from INSPECTOR_PASSWORD "
+                   "or a prompt); needed for teach/report/export once accounts exist")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
