@@ -1,0 +1,15 @@
+"""Typed errors of the reports package: each says what was asked and how to fix it."""
+
+from __future__ import annotations
+
+
+class ReportError(Exception):
+    """A report or certificate cannot be built (unknown order/inspection, bad filter, bad path)."""
+
+
+class ExportError(ReportError):
+    """An export cannot be written (unknown format or table, path problem, sheet too large)."""
+
+
+class OverlayError(ValueError):
+    """The image or anomaly map given to the overlay renderer has the wrong shape or type."""
