@@ -375,21 +375,35 @@ class Inspector:
                            username, password, meaning)
 
     def report(self, order_id: str, out: str | Path, *, lot: str | None = None,
-               progress: Progress | None = None):
+               progress: Progress | None = None, **options: Any):
+        """PDF report for a work order (or lot); audited. ``options`` go to build_work_order_report
+        (since, until, subgroup, gallery_limit, generated_by)."""
         from inspector.reports import build_work_order_report
 
         self.require("report")
-        info = build_work_order_report(self.store, order_id, Path(out), lot=lot, generated_by=self.actor,
-                                       progress=progress)
+        options.setdefault("generated_by", self.actor)
+        info = build_work_order_report(self.store, order_id, Path(out), lot=lot, progress=progress, **options)
         self._record("report.generated", "work_order", order_id, None,
-                     {"path": str(out), "document_hash": info.document_hash, "parts": info.n_parts})
+                     {"path": str(out), "document_hash": info.document_hash, "parts": info.n_parts,
+                      "lot": lot})
         return info
 
-    def export(self, out: str | Path, fmt: str, *, progress: Progress | None = None, **filters: Any) -> Any:
+    def certificate(self, inspection_id: str, out: str | Path):
+        """One-page inspection certificate for a part; audited."""
+        from inspector.reports.certificate import build_certificate
+
+        self.require("report")
+        info = build_certificate(self.store, inspection_id, Path(out))
+        self._record("report.generated", "inspection", inspection_id, None,
+                     {"path": str(out), "document_hash": info.document_hash, "kind": "certificate"})
+        return info
+
+    def export(self, out: str | Path, fmt: str, **filters: Any) -> Any:
+        """CSV/XLSX/JSON export of inspections, findings, reviews; audited."""
         from inspector.reports.export import export
 
         self.require("export")
-        result = export(self.store, Path(out), fmt, progress=progress, **filters)
+        result = export(self.store, Path(out), fmt, **filters)
         self._record("data.exported", "inspections", str(filters.get("order_id") or "*"), None,
                      {"path": str(out), "format": fmt, "filters": to_data(filters)})
         return result

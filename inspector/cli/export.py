@@ -28,15 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, ctx) -> int:
-    from inspector.reports.export import export
-    from inspector.store import Store
-
     tables = tuple(t.strip() for t in args.tables.split(",") if t.strip())
     out = args.out or f"export_{safe_name(args.order or 'all')}.{args.fmt}"
-    settings = ctx.settings
-    with Store.open(settings.database_url, settings.image_dir) as store:
-        info = export(store, out, args.fmt, order_id=args.order, lot=args.lot, since=args.since,
-                      until=args.until, tables=tables)
+    info = ctx.inspector.export(out, args.fmt, order_id=args.order, lot=args.lot, since=args.since,
+                                until=args.until, tables=tables)
     if args.json:
         print(json.dumps({"format": info.format, "paths": list(info.paths), "rows": info.rows,
                           "notes": list(info.notes), "seconds": info.seconds}, indent=1))

@@ -66,33 +66,43 @@ def _generated_by(args, settings) -> str:
         return ""
 
 
+def resolve_id(insp, ident: str) -> str:
+    """A full inspection id, or a unique prefix of one."""
+    if len(ident) >= 32:
+        return ident
+    from inspector.cli import UserError
+
+    matches = [r.id for r in insp.store.iter_inspections() if r.id.startswith(ident)]
+    if len(matches) != 1:
+        raise UserError(f"{len(matches)} inspections match {ident!r}; give more of the id")
+    return matches[0]
+
+
 def run(args: argparse.Namespace, ctx) -> int:
-    from inspector.reports.certificate import build_certificate
-    from inspector.reports.pdf import DEFAULT_GALLERY_LIMIT, build_work_order_report
-    from inspector.store import Store
+    from inspector.reports.pdf import DEFAULT_GALLERY_LIMIT
 
     settings = ctx.settings
-    with Store.open(settings.database_url, settings.image_dir) as store:
-        if args.certificate:
-            if args.lot or args.since or args.until:
-                print("note: --lot/--since/--until do not apply to a certificate", file=sys.stderr)
-            out = args.out or f"certificate_{safe_name(args.certificate[:16])}.pdf"
-            info = build_certificate(store, args.certificate, out)
-        else:
-            name = f"report_{safe_name(args.order)}" + (f"_{safe_name(args.lot)}" if args.lot else "")
-            out = args.out or f"{name}.pdf"
-            show = sys.stderr.isatty() and not args.json
+    insp = ctx.inspector  # through the facade: permission check + audit event
+    if args.certificate:
+        if args.lot or args.since or args.until:
+            print("note: --lot/--since/--until do not apply to a certificate", file=sys.stderr)
+        out = args.out or f"certificate_{safe_name(args.certificate[:16])}.pdf"
+        info = insp.certificate(resolve_id(insp, args.certificate), out)
+    else:
+        name = f"report_{safe_name(args.order)}" + (f"_{safe_name(args.lot)}" if args.lot else "")
+        out = args.out or f"{name}.pdf"
+        show = sys.stderr.isatty() and not args.json
 
-            def progress(done: int, total: int, message: str) -> None:
-                if show:
-                    print(f"\r{message}" + " " * 10, end="", file=sys.stderr, flush=True)
-
-            limit = DEFAULT_GALLERY_LIMIT if args.gallery_limit is None else args.gallery_limit
-            info = build_work_order_report(store, args.order, out, lot=args.lot, since=args.since,
-                                           until=args.until, generated_by=_generated_by(args, settings),
-                                           progress=progress, subgroup=args.subgroup, gallery_limit=limit)
+        def progress(done: int, total: int, message: str) -> None:
             if show:
-                print(file=sys.stderr)
+                print(f"\r{message}" + " " * 10, end="", file=sys.stderr, flush=True)
+
+        limit = DEFAULT_GALLERY_LIMIT if args.gallery_limit is None else args.gallery_limit
+        info = insp.report(args.order, out, lot=args.lot, since=args.since, until=args.until,
+                           generated_by=_generated_by(args, settings), progress=progress,
+                           subgroup=args.subgroup, gallery_limit=limit)
+        if show:
+            print(file=sys.stderr)
     if args.json:
         print(json.dumps(info.__dict__, indent=1))
     else:
