@@ -39,6 +39,7 @@ from inspector.spec import judge
 log = logging.getLogger(__name__)
 
 ExplanationListener = Callable[[str, Explanation], None]
+MAX_EXPLAIN_BACKLOG = 8  # beyond this many queued flagged parts, explanations use the template
 
 
 @dataclass
@@ -249,15 +250,23 @@ class Inspector:
         self.store.save_inspection(inspection)
 
     def _explain(self, inspection: Inspection, image: np.ndarray, analysis: Analysis, wo: WorkOrder) -> None:
-        t0 = time.perf_counter()
-        try:
-            explanation = self.backend.explain(image, analysis, inspection.verdict, wo)
-        except Exception as exc:  # the record must get an explanation even if the LM fails
-            log.exception("explanation failed for %s", inspection.id)
-            from inspector.model.explain import template_explanation
+        from inspector.model.explain import template_explanation
 
+        t0 = time.perf_counter()
+        backlog = len(self._pending) - 1  # flagged parts queued behind this one
+        if backlog >= MAX_EXPLAIN_BACKLOG:
+            # The line is outrunning the language model: keep up with the checked template so the
+            # queue (and the wait at shutdown) stays bounded.
             explanation = Explanation(template_explanation(analysis, inspection.verdict, wo), fallback=True,
-                                      generator="template", problems=(f"generator error: {exc}",))
+                                      generator="template",
+                                      problems=(f"line backlog: {backlog} parts waiting for explanations",))
+        else:
+            try:
+                explanation = self.backend.explain(image, analysis, inspection.verdict, wo)
+            except Exception as exc:  # the record must get an explanation even if the LM fails
+                log.exception("explanation failed for %s", inspection.id)
+                explanation = Explanation(template_explanation(analysis, inspection.verdict, wo), fallback=True,
+                                          generator="template", problems=(f"generator error: {exc}",))
         inspection.timings_ms["explain"] = (time.perf_counter() - t0) * 1e3
         inspection.explanation = explanation
         self._write(self.store.add_explanation, inspection.id, explanation)

@@ -1,0 +1,1 @@
+"""Inspector's desktop station (PySide6). Talks to the core only through ``inspector.pipeline.Inspector``."""

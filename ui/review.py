@@ -1,0 +1,294 @@
+"""The review queue: flagged parts, a detail view with the overlay, signed dispositions, all by key.
+
+Keys: J/Down next part, K/Up previous, A accept, R reject, W rework (the sign-in fields then
+take the focus; Enter in the password field signs), O image/overlay, F5 refresh. Every
+decision is a new, signed review record (the reviewer re-enters the password); the machine
+verdict is never changed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from PySide6.QtCore import QSettings, Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from inspector.domain import Inspection
+from ui.images import shortcut
+from ui.review_detail import DECISION_KEYS, DetailPanel
+from ui.runner import render_part, shrink, to_qimage
+from ui.workers import Task, TaskRunner
+
+COLUMNS = ("inspected", "order", "lot", "image", "verdict", "clauses", "types", "review")
+DAYS = {"any date": None, "today": 1, "last 7 days": 7, "last 30 days": 30}
+
+
+class ReviewView(QWidget):
+    status = Signal(str)
+    loaded = Signal(int)  # rows in the queue after a refresh
+    detail_shown = Signal(str)  # inspection id whose detail is on screen
+    signed = Signal(object)  # the stored Review
+
+    def __init__(self, facade, tasks: TaskRunner, parent=None):
+        super().__init__(parent)
+        self.facade, self.tasks = facade, tasks
+        self.rows: list[Inspection] = []
+        self.reviewed: dict[str, str] = {}
+        self._build()
+
+    def _build(self) -> None:
+        lay = QVBoxLayout(self)
+        filters = QHBoxLayout()
+        self.f_order = QLineEdit()
+        self.f_order.setPlaceholderText("work order")
+        self.f_lot = QLineEdit()
+        self.f_lot.setPlaceholderText("lot")
+        self.f_order.setMaximumWidth(220)
+        self.f_lot.setMaximumWidth(220)
+        self.f_verdict = QComboBox()
+        self.f_verdict.addItems(["NG + REVIEW", "NG", "REVIEW"])
+        self.f_type = QComboBox()
+        self.f_type.setEditable(True)
+        self.f_type.addItem("")
+        self.f_type.lineEdit().setPlaceholderText("defect type")
+        self.f_type.setMinimumWidth(150)
+        self.f_days = QComboBox()
+        self.f_days.addItems(list(DAYS))
+        self.f_open = QCheckBox("unreviewed only")
+        self.f_open.setChecked(True)
+        refresh = QPushButton("Refresh  [F5]")
+        refresh.clicked.connect(self.refresh)
+        for w in (self.f_order, self.f_lot, self.f_verdict, self.f_type, self.f_days, self.f_open, refresh):
+            filters.addWidget(w)
+        filters.addStretch(1)
+        for edit in (self.f_order, self.f_lot):
+            edit.returnPressed.connect(self.refresh)
+        for combo in (self.f_verdict, self.f_days):
+            combo.currentIndexChanged.connect(self.refresh)
+        self.f_type.lineEdit().returnPressed.connect(self.refresh)
+        self.f_open.toggled.connect(self.refresh)
+        lay.addLayout(filters)
+
+        self.split = QSplitter(Qt.Orientation.Vertical)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self.show_selected)
+        self.split.addWidget(self.table)
+        self.detail = DetailPanel()
+        self.detail.sign_requested.connect(self.sign)
+        self.split.addWidget(self.detail)
+        self.split.setSizes([260, 640])
+        lay.addWidget(self.split, 1)
+
+        shortcut(self, "F5", self.refresh)
+        for seq in ("Down", "J"):
+            shortcut(self, seq, self.next_part)
+        for seq in ("Up", "K"):
+            shortcut(self, seq, self.previous_part)
+        shortcut(self, "A", self.detail.choose_accept)
+        shortcut(self, "R", self.detail.choose_reject)
+        shortcut(self, "W", self.detail.choose_rework)
+        shortcut(self, "O", self.detail.toggle_overlay)
+
+    # --- layout persistence -------------------------------------------------------------------------
+
+    def save_layout(self, qs: QSettings) -> None:
+        qs.setValue("review/split", self.split.saveState())
+        qs.setValue("review/header", self.table.horizontalHeader().saveState())
+
+    def restore_layout(self, qs: QSettings) -> None:
+        for key, target in (("review/split", self.split), ("review/header", self.table.horizontalHeader())):
+            state = qs.value(key)
+            if state is not None:
+                target.restoreState(state)
+
+    # --- data -----------------------------------------------------------------------------------
+
+    @Slot(object)
+    def set_work_order(self, wo) -> None:
+        self.f_order.setText(wo.order_id)
+        self.f_type.clear()
+        self.f_type.addItems(["", *wo.vocabulary])
+
+    @Slot(object)
+    def set_user(self, user) -> None:
+        """The signed-in user signs by default (the password is still asked for each decision)."""
+        if user is not None and not self.detail.user.text().strip():
+            self.detail.user.setText(user.username)
+
+    def filters(self) -> dict:
+        verdict = self.f_verdict.currentText()
+        days = DAYS.get(self.f_days.currentText())
+        return {"order_id": self.f_order.text().strip() or None, "lot": self.f_lot.text().strip() or None,
+                "verdicts": ["NG", "REVIEW"] if "+" in verdict else [verdict],
+                "defect_type": self.f_type.currentText().strip() or None,
+                "since": datetime.now().astimezone() - timedelta(days=days) if days else None,
+                "unreviewed_only": self.f_open.isChecked(), "limit": 1000}
+
+    @Slot()
+    def refresh(self, *_args) -> Task:
+        filters, facade = self.filters(), self.facade
+
+        def load(task: Task):
+            rows = facade.query(**filters)
+            codes = facade.reason_codes()
+            reviewed = {}
+            for r in rows:
+                rv = facade.reviews(r.id)
+                if rv:
+                    reviewed[r.id] = rv[-1].decision.value
+            return rows, codes, reviewed
+
+        task = Task(load, "review queue")
+        task.signals.result.connect(self.on_loaded)
+        task.signals.error.connect(self.on_error)
+        return self.tasks.start("review-load", task)
+
+    @Slot(object)
+    def on_loaded(self, payload) -> None:
+        rows, codes, reviewed = payload
+        keep = self.current().id if self.current() is not None else None
+        self.rows, self.reviewed = rows, reviewed
+        self.detail.set_reason_codes(codes)
+        self.table.blockSignals(True)
+        self.table.setRowCount(len(rows))
+        for i, r in enumerate(rows):
+            types = ", ".join(sorted({f.defect_type for f in r.findings})) or "—"
+            values = (f"{r.inspected_at.astimezone():%Y-%m-%d %H:%M:%S}", r.order_id, r.lot, r.frame_name,
+                      r.verdict.kind.value, ", ".join(r.verdict.clause_ids), types, reviewed.get(r.id, ""))
+            for j, v in enumerate(values):
+                self.table.setItem(i, j, QTableWidgetItem(v))
+        self.table.blockSignals(False)
+        self.table.resizeColumnsToContents()
+        self.status.emit(f"review queue: {len(rows)} parts")
+        self.loaded.emit(len(rows))
+        if rows:
+            ids = [r.id for r in rows]
+            self.select_row(ids.index(keep) if keep in ids else 0)
+        else:
+            self.detail.clear()
+
+    def select_row(self, row: int) -> None:
+        self.table.selectRow(row)
+        self.table.setCurrentCell(row, 0)
+        self.show_selected()
+
+    @Slot()
+    def next_part(self) -> None:
+        self.move(1)
+
+    @Slot()
+    def previous_part(self) -> None:
+        self.move(-1)
+
+    def move(self, step: int) -> None:
+        if self.rows:
+            self.select_row(max(0, min(len(self.rows) - 1, self.table.currentRow() + step)))
+            self.table.setFocus()
+
+    def current(self) -> Inspection | None:
+        row = self.table.currentRow()
+        return self.rows[row] if 0 <= row < len(self.rows) else None
+
+    @Slot()
+    def show_selected(self) -> None:
+        insp = self.current()
+        if insp is None or insp.id == self.detail.inspection_id:
+            return
+        facade = self.facade
+        self.detail.inspection_id = insp.id
+
+        def load(task: Task):
+            from inspector.pipeline import PartResult
+
+            full = facade.get(insp.id)  # the latest explanation may have arrived since the query
+            try:
+                image = facade.image(full)
+            except Exception as exc:  # purged by retention, share offline: the record still counts
+                task.emit(f"image of {full.frame_name} not available: {exc}")
+                image = None
+            # the anomaly map is not stored: the overlay shows outlines and sizes, no heat map
+            overlay = render_part(PartResult(full, image, None)) if image is not None else None
+            try:
+                wo = facade.find_work_order(full.order_id)
+            except Exception:
+                wo = None
+            shown = to_qimage(shrink(image)) if image is not None else None
+            return full, shown, overlay, facade.reviews(full.id), wo
+
+        task = Task(load, "part detail")
+        task.signals.item.connect(self.on_error)
+        task.signals.result.connect(self.on_detail)
+        task.signals.error.connect(self.on_error)
+        self.tasks.start("review-detail", task)
+
+    @Slot(object)
+    def on_detail(self, payload) -> None:
+        insp, image, overlay, reviews, wo = payload
+        if insp.id != self.detail.inspection_id:
+            return  # a newer selection is on its way
+        self.detail.show_part(insp, image, overlay, reviews, wo)
+        self.detail_shown.emit(insp.id)
+
+    # --- deciding --------------------------------------------------------------------------------
+
+    @Slot()
+    def sign(self) -> Task | None:
+        insp = self.current()
+        if insp is None:
+            self.detail.set_result("select a part first", error=True)
+            return None
+        decision, reason, comment, user, password = self.detail.take_decision()
+        if not user or not password:
+            self.detail.set_result("enter your user name and password to sign", error=True)
+            return None
+        facade, iid = self.facade, insp.id
+        task = Task(lambda t: facade.review(iid, decision, reason, comment, username=user, password=password),
+                    "sign")
+        task.signals.result.connect(self.on_signed)
+        task.signals.error.connect(self.on_sign_error)
+        self.detail.set_result(f"signing {decision}…")
+        return self.tasks.start("review-sign", task)
+
+    @Slot(object)
+    def on_signed(self, review) -> None:
+        self.detail.set_result(f"signed: {review.signature_meaning or review.decision.value}")
+        self.status.emit(f"{review.decision.value} signed by {review.reviewer} for {review.inspection_id[:10]}")
+        self.reviewed[review.inspection_id] = review.decision.value
+        ids = [r.id for r in self.rows]
+        if review.inspection_id in ids:
+            row = ids.index(review.inspection_id)
+            self.table.setItem(row, COLUMNS.index("review"), QTableWidgetItem(review.decision.value))
+            self.detail.add_history(review)
+        self.signed.emit(review)
+        if self.table.currentRow() < len(self.rows) - 1:
+            self.move(1)
+
+    @Slot(str)
+    def on_sign_error(self, message: str) -> None:
+        self.detail.set_result(message, error=True)
+        self.status.emit(message)
+
+    @Slot(str)
+    def on_error(self, message: str) -> None:
+        self.status.emit(message)
+
+
+__all__ = ["ReviewView", "DECISION_KEYS"]
