@@ -58,19 +58,21 @@ def load_deeppcb_boxes(root: Path) -> list[BoxItem]:
 
 
 def describe_items(head, items: Sequence[BoxItem], progress: Callable[[int, int], None] | None = None):
-    """Descriptors of every box: (desc (R, D), labels (R,), item index (R,))."""
-    from inspector.training.typing_data import read_rgb
+    """Descriptors of every box: (desc (R, D), labels (R,), item index (R,)).
 
-    descs, labels, owner = [], [], []
+    Same descriptors as ``head.describe`` (crops are batched across images for speed).
+    """
+    from inspector.training.typing_data import RegionCollector, read_rgb
+
+    col = RegionCollector(head.backbone)
     for i, it in enumerate(items):
         img = read_rgb(it.image)
-        regions = [region_from_box(b, img.shape) for _, b in it.boxes]
-        descs.append(head.describe(img, regions))
-        labels += [lab for lab, _ in it.boxes]
-        owner += [i] * len(it.boxes)
+        for lab, b in it.boxes:
+            col.add(img, region_from_box(b, img.shape), (lab, str(i), ""))
         if progress:
             progress(i + 1, len(items))
-    return np.concatenate(descs), np.array(labels), np.array(owner)
+    rs = col.result()
+    return rs.desc, rs.types, rs.split.astype(int)
 
 
 def split_items(items: Sequence[BoxItem], rng: np.random.Generator, teach_share: float) -> np.ndarray:

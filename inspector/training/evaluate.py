@@ -107,7 +107,11 @@ def typing_rows(args, head, name: str, root: Path) -> list[dict]:
     else:
         items, words, folder = et.load_deeppcb_boxes(root / "deeppcb"), et.DEEPPCB_WORDS, "deeppcb"
     items = _cap(items, args.max_images) if name == "neu" else items[: args.max_images or None]
-    cache = Path(args.cache) / f"{name}-{head.sha256[:12]}-{len(items)}.npz" if args.cache else None
+    from inspector.model.typing_features import CROP_PX, descriptor_dim
+
+    # descriptors depend on the backbone and the crop, not on the trained projection
+    key = f"{name}-d{descriptor_dim()}-c{CROP_PX}-{len(items)}"
+    cache = Path(args.cache) / f"{key}.npz" if args.cache else None
     if cache is not None and cache.is_file():
         z = np.load(cache)
         desc, labels, owner = z["desc"], z["labels"], z["owner"]

@@ -27,6 +27,7 @@ from inspector.model.explain_text import (
     fmt_value,
     gather_facts,
     limit_clause,
+    more_sentence,
     nouns,
     scope_phrase,
     with_article,
@@ -153,6 +154,9 @@ def _more_sentence(rng, rest: list[Point]) -> str:
         return _pick(rng, [f"{k} more finding{s} {verb} {target}.", f"Other findings also fail {target}.",
                            f"{_cap(target)} {'is' if len(ids) == 1 else 'are'} also broken by other findings."
                            if ids else f"Other findings also fail {target}."])
+    fails = [p for p in rest if p.outcome is Outcome.FAIL]
+    if fails:  # mixed: say which fail and which need review
+        return more_sentence(rest)
     need = "need" if k != 1 else "needs"
     ids_s = f" ({', '.join(ids)})" if ids else ""
     return _pick(rng, [f"{k} more finding{s} {need} review{ids_s}.", f"Other findings need review{ids_s}."])

@@ -49,6 +49,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--eval-data", type=Path, help="prepared held-out cases file: loaded if present, else written")
     p.add_argument("--prepare-only", action="store_true", help="write --data/--eval-data and stop")
     p.add_argument("--cache-dir", type=Path, help="converted-LM cache (default ~/.cache/inspector/smollm2)")
+    p.add_argument("--max-minutes", type=float, help="time budget: after 20 steps, --steps is cut to fit it "
+                   "(the manifest records the steps actually run; rerun with that --steps to reproduce)")
     return p.parse_args(argv)
 
 
@@ -188,11 +190,20 @@ def train(args: argparse.Namespace, data: dict[str, Any]):
     warm = max(1, min(50, args.steps // 10))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, args.steps)))))
+    planned = args.steps
     rng = np.random.default_rng([args.seed, 99])
     model.train()
     curve, t0, run = [], time.time(), []
     amp = dev.type == "cuda"
-    for step in range(args.steps):
+    step = 0
+    while step < args.steps:
+        if step == 20 and args.max_minutes:
+            per = (time.time() - t0) / 20
+            fit = int(args.max_minutes * 60 / per)
+            if fit < args.steps:
+                print(f"{per:.3f} s/step: cutting {args.steps} steps to {fit} for --max-minutes "
+                      f"{args.max_minutes}", flush=True)
+                args.steps = max(fit, 21)
         idx = rng.choice(len(rows), size=min(args.batch, len(rows)), replace=False)
         x, mask, y = _batch(model, projector, rows, idx, rng, dev)
         with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=amp):
@@ -207,6 +218,9 @@ def train(args: argparse.Namespace, data: dict[str, Any]):
             curve.append([step + 1, float(np.mean(run))])
             print(f"step {step + 1}/{args.steps} loss {np.mean(run):.4f} ({time.time() - t0:.0f} s)", flush=True)
             run = []
+        step += 1
+    if args.steps != planned:
+        print(f"ran {args.steps} of {planned} planned steps", flush=True)
     model.eval()
     return model, tok, projector, curve, time.time() - t0
 

@@ -88,8 +88,11 @@ def _jitter_region(mask: np.ndarray, rng: np.random.Generator) -> Region | None:
     return max(regions, key=lambda g: g.area_px)
 
 
-class _Collector:
-    """Accumulates crops and shape stats, runs the backbone in batches."""
+class RegionCollector:
+    """Collects (image, region, label) and computes descriptors, running the backbone in batches.
+
+    ``result()`` gives a RegionSet whose desc rows equal ``describe_regions`` of each region.
+    """
 
     def __init__(self, backbone, batch: int = 64):
         self.backbone, self.batch = backbone, batch
@@ -142,7 +145,7 @@ def synthetic_regions(
     """
     from inspector.training import synth
 
-    col = _Collector(backbone)
+    col = RegionCollector(backbone)
     n_val = max(1, int(round(0.15 * n_parts)))
     n_train = n_parts - 2 * n_val
     kinds = synth.KINDS
@@ -201,7 +204,7 @@ def bsdata_regions(backbone, root: Path, rng: np.random.Generator, val_fraction:
     """Every pitting component of BSData: authors' train split -> train/val, test split -> test."""
     import cv2
 
-    col = _Collector(backbone)
+    col = RegionCollector(backbone)
     for r in bsdata_rows(root):
         split = "test" if r["source_split"] == "test" else ("val" if rng.random() < val_fraction else "train")
         img = read_rgb(root / r["image"])

@@ -142,12 +142,15 @@ def train_projection(cfg: TrainConfig, x: np.ndarray, y: np.ndarray, types: Sequ
     log_scale = torch.nn.Parameter(torch.tensor(np.log(10.0), device=dev))
     opt = torch.optim.AdamW([*net.parameters(), log_scale], lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.1)
-    by_class = [np.nonzero(y == c)[0] for c in range(len(types))]
-    present = [c for c in range(len(types)) if len(by_class[c])]
+    present = np.array([c for c in range(len(types)) if (y == c).any()])
+    order = np.argsort(y, kind="stable")
+    counts = np.bincount(y, minlength=len(types))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     net.train()
     for step in range(cfg.steps):
-        cls = gen.choice(present, size=cfg.batch)  # class-balanced batches
-        idx = torch.from_numpy(np.array([gen.choice(by_class[c]) for c in cls])).to(dev)
+        cls = present[gen.integers(len(present), size=cfg.batch)]  # class-balanced batches
+        pick = order[starts[cls] + (gen.random(cfg.batch) * counts[cls]).astype(int)]
+        idx = torch.from_numpy(pick).to(dev)
         xb = X[idx] + cfg.noise * torch.randn(len(idx), X.shape[1], generator=None, device=dev)
         z = F.normalize(net(xb), dim=-1)
         phr = torch.stack([p[int(gen.integers(len(p)))] for p in per_type_t])
