@@ -19,7 +19,9 @@ EfficientNet-Lite checkpoints). Nothing is downloaded.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -131,7 +133,8 @@ class Backbone:
 
         self.device = torch.device(device)
         self.blocks = tuple(blocks)
-        net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(weights_file()))
+        with contextlib.redirect_stdout(io.StringIO()):  # the package prints a line on stdout
+            net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(weights_file()))
         net.eval().requires_grad_(False)
         self._net = net.to(self.device)
         self._last = max(blocks)
