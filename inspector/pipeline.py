@@ -193,11 +193,45 @@ class Inspector:
         result = self.backend.teach(part_number, images, examples, template,
                                     target_false_reject=self.settings.target_false_reject, progress=progress)
         info = self.backend.info()
-        self._write(self.store.save_reference, result, info.weights_hash, self.actor)
-        self._record("model.taught", "part", part_number, None,
-                     {"n_good": result.n_good, "threshold": result.threshold, "review_low": result.review_low,
-                      "examples": result.n_examples, "template": result.template})
+        try:
+            prev = self.store.get_reference(part_number)
+            before = {"version": prev.version, "threshold": prev.threshold, "review_low": prev.review_low,
+                      "n_good": prev.n_good}
+        except LookupError:  # never taught
+            before = None
+        ref = self._write(self.store.save_reference, result, info.weights_hash, self.actor)
+        after = {"version": ref.version, "n_good": result.n_good, "threshold": result.threshold,
+                 "review_low": result.review_low, "examples": result.n_examples, "template": result.template}
+        self._record("model.taught", "part", part_number, before, after)
+        if before is not None and (before["threshold"], before["review_low"]) != (result.threshold, result.review_low):
+            self._record("threshold.changed", "part", part_number,
+                         {"threshold": before["threshold"], "review_low": before["review_low"]},
+                         {"threshold": result.threshold, "review_low": result.review_low,
+                          "target_false_reject": self.settings.target_false_reject})
         return result
+
+    def save_settings(self, new: Settings, path: Path | None = None) -> Path:
+        """Save station settings to the settings file; every changed field is audited.
+
+        A change of the calibration target (``target_false_reject``) needs the 'teach' right
+        and is recorded as ``threshold.changed``; the rest as ``settings.changed``.
+        """
+        fields = ("station", "database_url", "image_dir", "reference_dir", "device", "target_false_reject",
+                  "explain", "operator", "backend", "retention_images_days", "retention_records_days",
+                  "retention_keep_unreviewed")
+        old = {f: getattr(self.settings, f) for f in fields}
+        changed = {f: (old[f], getattr(new, f)) for f in fields if old[f] != getattr(new, f)}
+        if "target_false_reject" in changed:
+            self.require("teach")
+        saved = new.save(path)
+        frr = changed.pop("target_false_reject", None)
+        if frr is not None:
+            self._record("threshold.changed", "settings", "target_false_reject",
+                         {"target_false_reject": frr[0]}, {"target_false_reject": frr[1]})
+        if changed:
+            self._record("settings.changed", "settings", self.settings.station,
+                         {f: str(a) for f, (a, _) in changed.items()}, {f: str(b) for f, (_, b) in changed.items()})
+        return saved
 
     # --- inspection -------------------------------------------------------------------------
 

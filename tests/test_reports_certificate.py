@@ -66,3 +66,22 @@ def test_unknown_inspection(lot, tmp_path):
     with pytest.raises(ReportError, match="nope"):
         build_certificate(lot, "nope", tmp_path / "x.pdf")
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_finding_no_clause_covers_is_said_so_not_blamed_on_the_version():
+    from datetime import UTC, datetime
+
+    from inspector.domain import ClauseCheck, Inspection, ModelInfo, Outcome, Verdict
+    from inspector.reports.collect import part_item
+    from inspector.workorder import parse_work_order
+
+    wo = parse_work_order("Order: WO-9\nPart: P-9\n\n1. Scratches up to 0.5 mm long are allowed.\n")
+    checks = (ClauseCheck("", Outcome.REVIEW, 0, reason="burr: the spec does not name this type"),
+              ClauseCheck("9", Outcome.FAIL, 0, reason="old clause"))
+    insp = Inspection(id="x", order_id="WO-9", part_number="P-9", lot="", image_sha256="", source="", frame_name="f",
+                      station="s", captured_at=datetime.now(UTC), inspected_at=datetime.now(UTC),
+                      model=ModelInfo("m", "1", "0" * 16), thresholds={}, image_score=1.0,
+                      findings=[], verdict=Verdict(VerdictKind.REVIEW, checks), image_size=(8, 8), pixel_size_mm=None)
+    item = part_item(insp, [], wo)
+    assert [c["clause_text"] for c in item["checks"]] == [
+        "(no clause of the work order covers this finding)", "(clause not in the current work order version)"]

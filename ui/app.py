@@ -115,7 +115,11 @@ class MainWindow(QMainWindow):
 
         dlg = SettingsDialog(self.facade.settings, self)
         if dlg.exec():
-            path = dlg.result_settings().save()
+            try:
+                path = self.facade.save_settings(dlg.result_settings())
+            except Exception as exc:  # PermissionDenied, OSError: shown, the station goes on
+                self.show_status(f"settings not saved: {exc}")
+                return
             self.show_status(f"settings saved to {path}; they apply at the next start")
 
     @Slot(str)

@@ -61,7 +61,9 @@ def part_item(insp: Inspection, reviews: list[Review], work_order: WorkOrder | N
         if c.outcome.value == "pass":
             continue
         text = ""
-        if work_order is not None:
+        if not c.clause_id:  # e.g. a type the spec does not name: nothing to cite, a person decides
+            text = "(no clause of the work order covers this finding)"
+        elif work_order is not None:
             try:
                 text = work_order.clause(c.clause_id).text
             except KeyError:
