@@ -172,7 +172,21 @@ def test_deeppcb_protocol_matches_at_iou_and_scores_types(tmp_path):
     assert all(t for _, _, t in backend.taught) and len(backend.taught) == 3
     assert r["recall"] == 1.0 and r["precision"] == pytest.approx(6 / 9)
     assert r["typed_right_of_matched"] == pytest.approx(0.5)
+    assert r["recall_raw"] == 1.0 and r["recall_centre"] == 1.0 and r["precision_raw"] == pytest.approx(6 / 9)
+    assert r["grown_to_px"] == 25  # median of the ground-truth boxes' longer sides (20 and 30)
     assert el.iou((0, 0, 10, 10), (5, 0, 10, 10)) == pytest.approx(1 / 3)
+
+
+def test_a_tight_finding_in_a_loose_annotation_box_matches_when_grown_or_by_centre():
+    gt = [(100, 100, 30, 30)]  # DeepPCB-style box around a defect of a few pixels
+    tight = [(111, 112, 6, 5)]
+    assert el.greedy_match(gt, tight, el.iou, el.IOU_MIN) == []
+    assert el.grow_box(tight[0], 30) == (99, 100, 30, 30)
+    assert el.greedy_match(gt, [el.grow_box(b, 30) for b in tight], el.iou, el.IOU_MIN) == [(0, 0)]
+    assert el.greedy_match(gt, tight, el._centre_inside, 0.5) == [(0, 0)]
+    assert el.greedy_match(gt, [(10, 10, 6, 5)], el._centre_inside, 0.5) == []
+    # one to one: a second ground truth cannot take the same finding
+    assert el.greedy_match(gt * 2, tight, el._centre_inside, 0.5) == [(0, 0)]
 
 
 def test_eval_cli_registers_and_rejects_unknown_dataset(tmp_path, capsys):

@@ -102,7 +102,7 @@ def synthetic(head):
 
     rng = np.random.default_rng(90210)
     desc, types, examples = [], [], []
-    for p, kind in enumerate(("bracket", "plate", "bracket", "flange") * 2):
+    for kind in ("bracket", "plate", "bracket", "flange") * 2:
         base, geom = synth.make_part_with_geometry(rng, (320, 320), kind)
         for t in TYPES:
             try:

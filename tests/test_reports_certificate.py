@@ -85,3 +85,10 @@ def test_finding_no_clause_covers_is_said_so_not_blamed_on_the_version():
     item = part_item(insp, [], wo)
     assert [c["clause_text"] for c in item["checks"]] == [
         "(no clause of the work order covers this finding)", "(clause not in the current work order version)"]
+
+
+def test_review_verdict_banner_is_one_word(lot, tmp_path):
+    part = next(i for i in lot.inspections if i.verdict.kind is VerdictKind.REVIEW)
+    build_certificate(lot, part.id, tmp_path / "r.pdf")
+    text = text_of(tmp_path / "r.pdf")
+    assert re.search(r"\bREVIEW\b", text) and not re.search(r"\bREVIE W\b", text), "verdict banner wrapped"

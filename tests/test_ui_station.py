@@ -77,9 +77,9 @@ def test_operator_scans_order_runs_sample_folder_and_sees_verdicts(qtbot, window
     with qtbot.waitSignal(station.work_order_changed, timeout=60_000):
         scan(qtbot, station, "WO-1001")
     wo = station.work_order
-    assert (wo.order_id, wo.part_number, wo.lot, wo.quantity) == ("WO-1001", "BR-100", "L-2026-11-A", 12)
+    assert (wo.order_id, wo.part_number, wo.lot, wo.quantity) == ("WO-1001", "BR-100", "L-2026-11-A", 22)
     info = station.order_info.text()
-    assert "BR-100" in info and "L-2026-11-A" in info and "12" in info
+    assert "BR-100" in info and "L-2026-11-A" in info and "qty <b>22</b>" in info
     assert station.clauses.count() == len(wo.clauses) and "§1" in station.clauses.item(0).text()
 
     station.set_source(str(SAMPLE_LINE))

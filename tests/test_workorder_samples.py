@@ -35,7 +35,7 @@ def test_every_sample_loads_and_all_formats_are_covered():
 
 def test_wo_1001_bracket():
     wo = load_work_order(SAMPLES / "WO-1001_bracket.txt")
-    assert (wo.order_id, wo.part_number, wo.lot, wo.quantity) == ("WO-1001", "BR-100", "L-2026-11-A", 12)
+    assert (wo.order_id, wo.part_number, wo.lot, wo.quantity) == ("WO-1001", "BR-100", "L-2026-11-A", 22)
     assert wo.pixel_size_mm == pytest.approx(0.05)
     assert wo.zones == (Zone("A", (5.0, 5.0, 20.0, 20.0), "mm"),)
     assert wo.zones[0].to_px(512, 512, wo.pixel_size_mm) == (100, 100, 400, 400)

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import io
 import hashlib
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 

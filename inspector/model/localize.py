@@ -146,7 +146,6 @@ def _cuts(positions: list[int], tile: int, length: int) -> list[tuple[int, int]]
 def to_working(images: Sequence[np.ndarray], geom: Geometry, device, pinned: bool = False) -> torch.Tensor:
     """Same-size uint8 RGB images -> float (B, 3, ph, pw) in 0..255 at working scale, reflect-padded."""
     import torch
-    import torch.nn.functional as F
 
     arr = np.stack(images) if len(images) > 1 else images[0][None]
     t = torch.from_numpy(arr)

@@ -266,7 +266,6 @@ class PartReference:
 
     def _score_fn(self, backbone: Backbone, geom: L.Geometry, half_maps: bool):
         """uint8 (B,H,W,3) on device -> (normalised working maps (B,h,w), image scores (B,))."""
-        import torch
 
         def fn(u8: torch.Tensor):
             x = L.resize_pad(u8.permute(0, 3, 1, 2).float(), geom)

@@ -38,8 +38,8 @@ def _verdict_box(insp: Inspection, item: dict, width: float) -> Flowable:
     final = item["reviews"][-1]["decision"] if item["reviews"] else None
     right = (f"reviewed: <b>{esc(final)}</b> by {esc(item['reviews'][-1]['reviewer_name'], 80)}" if final
              else ("no review needed" if kind == "OK" else "<b>awaiting review</b>"))
-    t = Table([[P(f"<font size='20' color='white'><b>{esc(kind)}</b></font>", "body"),
-                P(f"machine verdict<br/>{right}", "small")]], colWidths=[35 * mm, width - 35 * mm],
+    t = Table([[P(f"<para leading='22'><font size='18' color='white'><b>{esc(kind)}</b></font></para>", "body"),
+                P(f"machine verdict<br/>{right}", "small")]], colWidths=[48 * mm, width - 48 * mm],
               rowHeights=[14 * mm], hAlign="LEFT")
     t.setStyle(TableStyle([("BACKGROUND", (0, 0), (0, 0), verdict_colour(kind)),
                            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),

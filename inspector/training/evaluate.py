@@ -203,8 +203,11 @@ def format_table(result: dict) -> str:
                              f"verdicts {r['verdicts']}  expl {_pct(r['explain_passed'])}/{_pct(r['explain_fallback'])} "
                              f"(n={r['explained']})")
             else:
-                lines.append(f"{'deeppcb':16s} pairs {r['pairs']} boxes {r['gt_boxes']}: recall {_pct(r['recall'])}  "
-                             f"precision {_pct(r['precision'])}  typed {_pct(r['typed_right_of_matched'])}  "
+                lines.append(f"{'deeppcb':16s} pairs {r['pairs']} boxes {r['gt_boxes']} findings {r['findings']}: "
+                             f"IoU>0.33 grown to {r['grown_to_px']:.0f} px: recall {_pct(r['recall'])} precision "
+                             f"{_pct(r['precision'])}; raw boxes: {_pct(r['recall_raw'])}/{_pct(r['precision_raw'])}; "
+                             f"centre in box: {_pct(r['recall_centre'])}/{_pct(r['precision_centre'])}  "
+                             f"typed {_pct(r['typed_right_of_matched'])}  "
                              f"expl {_pct(r['explain_passed'])}/{_pct(r['explain_fallback'])} (n={r['explained']})")
     syn = [r for r in result["rows"] if r["dataset"] == "synthetic"]
     for r in syn:
