@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from inspector.hashing import sha256_file
 
 if TYPE_CHECKING:
     import torch
@@ -50,11 +51,7 @@ def weights_file() -> Path:
 @functools.lru_cache(maxsize=8)
 def file_sha256(path: str) -> str:
     """sha256 hex digest of a file's bytes (cached per path for the process)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return sha256_file(path)
 
 
 def backbone_sha256() -> str:

@@ -12,7 +12,6 @@ the LM the project trains. Nothing is downloaded from any hub.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import math
@@ -23,6 +22,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from inspector.hashing import sha256_file
 from inspector.model.base import ModelError
 
 if TYPE_CHECKING:
@@ -63,12 +63,7 @@ def default_cache_dir() -> Path:
     return base / "smollm2"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+_sha256 = sha256_file
 
 
 def _is_converted(folder: Path, gguf: Path) -> bool:

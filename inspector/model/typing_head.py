@@ -22,7 +22,6 @@ judge turns that into REVIEW. Weights and calibration: ``weights/typing_head.saf
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections.abc import Mapping, Sequence
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from inspector.domain import Region
+from inspector.hashing import sha256_file
 from inspector.model.base import LabelledExample, ModelError, weights_dir
 from inspector.model.typing_features import describe_regions, region_from_box, regions_from_mask
 
@@ -136,12 +136,6 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -40, 40)))
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class TypeHead:

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from inspector.domain import Inspection, Review, WorkOrder, to_data
+from inspector.hashing import sha256_file
 
 LOT_SCHEMA = "inspector.report.lot/1"
 CERTIFICATE_SCHEMA = "inspector.report.certificate/1"
@@ -109,12 +110,7 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+file_sha256 = sha256_file
 
 
 def iter_json_lines(path: str) -> Iterator[Any]:
