@@ -89,6 +89,7 @@ class DarkBlobBackend:
 
     def teach(self, part_number, good_images, examples=(), template=None, **kw):
         self.taught.append((part_number, len(good_images), template is not None))
+        self.ignore_masks = kw.get("ignore_masks")
 
     def analyze(self, image, work_order):
         regions = regions_from_mask(image[..., 0] < 60)
@@ -136,6 +137,10 @@ def test_bsdata_protocol_hits_false_alarms_and_explanations(tmp_path):
     backend = DarkBlobBackend()
     r = el.bsdata_protocol(backend, tmp_path, n_good=2, max_test=10, explain_n=3)
     assert backend.taught == [("BSDATA-1130x460", 2, False)]
+    assert len(backend.ignore_masks) == 2 and all(m.sum() >= 2 * 12 * 12 for m in backend.ignore_masks)
+    assert r["teach"] == "ignore"
+    inpainted = el.bsdata_protocol(backend, tmp_path, n_good=2, max_test=10, explain_n=0, teach="inpaint")
+    assert backend.ignore_masks is None and inpainted["hit_rate"] == 1.0
     assert r["images"] == 4 and r["pits"] == 8
     assert r["hit_rate"] == 1.0 and r["image_recall"] == 1.0
     assert r["false_alarms_per_image"] == 1.0

@@ -1,8 +1,10 @@
 """Teach-then-inspect protocols through the full backend (localisation + typing + judge + explanation).
 
 - **BSData** (real pitting photos, no defect-free images exist): per image-size group, the
-  backend is taught with training-split images whose pits are inpainted away (OpenCV Telea,
-  mask dilated by 9 px), then inspects the test-split images of that size. A ground-truth pit
+  backend is taught with training-split images whose pits are left out: by default as
+  ``ignore_masks`` (each pit mask dilated by 9 px; those patches never enter the memory bank
+  nor the calibration, as a factory would mark a known blemish), or with ``teach="inpaint"``
+  painted away (OpenCV Telea) first; then it inspects the test-split images of that size. A ground-truth pit
   (connected mask component) is *hit* when a finding's box, grown by ``TOL_PX``, touches its
   box; a finding touching no pit is a *false alarm*.
 - **DeepPCB** (template mode): each test image is inspected after teaching with its own
@@ -132,7 +134,8 @@ def inpaint_defects(image: np.ndarray, mask: np.ndarray, grow: int = 9) -> np.nd
 
 def bsdata_protocol(backend, root: Path, n_good: int = 20, max_test: int = 40, explain_n: int = 10,
                     groups: Sequence[tuple[int, int]] = ((1130, 460), (1540, 645)),
-                    progress: Callable[[str], None] | None = None) -> dict:
+                    progress: Callable[[str], None] | None = None, teach: str = "ignore",
+                    target_false_reject: float = 0.01) -> dict:
     """Hit rate, false alarms per image, verdicts and explanation shares on BSData test images."""
     import cv2
 
@@ -147,10 +150,18 @@ def bsdata_protocol(backend, root: Path, n_good: int = 20, max_test: int = 40, e
         if not train or not test:
             continue
         part = f"BSDATA-{w}x{h}"
-        good = [inpaint_defects(read_rgb(root / r["image"]), cv2.imread(str(root / r["mask"]), 0)) for r in train]
+        images = [read_rgb(root / r["image"]) for r in train]
+        masks = [cv2.imread(str(root / r["mask"]), 0) for r in train]
         if progress:
-            progress(f"bsdata {part}: teaching {len(good)} inpainted images")
-        backend.teach(part, good)
+            progress(f"bsdata {part}: teaching {len(images)} images ({teach})")
+        if teach == "ignore":
+            grown = [cv2.dilate((m > 0).astype(np.uint8), np.ones((19, 19), np.uint8)) for m in masks]
+            backend.teach(part, images, ignore_masks=grown, target_false_reject=target_false_reject)
+        elif teach == "inpaint":
+            backend.teach(part, [inpaint_defects(i, m) for i, m in zip(images, masks, strict=True)],
+                          target_false_reject=target_false_reject)
+        else:
+            raise ValueError(f"teach must be 'ignore' or 'inpaint', not {teach!r}")
         order = no_defect_order(f"EVAL-{part}", part, ["pitting"])
         for r in test:
             img = read_rgb(root / r["image"])
@@ -173,7 +184,7 @@ def bsdata_protocol(backend, root: Path, n_good: int = 20, max_test: int = 40, e
             progress(f"bsdata {part}: {stats['images']} images inspected")
     n = max(stats["images"], 1)
     return {
-        "images": stats["images"], "pits": stats["pits"],
+        "teach": teach, "target_false_reject": target_false_reject, "images": stats["images"], "pits": stats["pits"],
         "hit_rate": stats["hits"] / max(stats["pits"], 1),
         "image_recall": stats["images_hit"] / n,
         "false_alarms_per_image": stats["false_alarms"] / n,

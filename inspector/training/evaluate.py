@@ -53,7 +53,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=_ints, default=[0, 1, 2], help="seeds of the teach/test draws (default 0,1,2)")
     p.add_argument("--test-per-class", type=int, default=100, help="test boxes per class (default 100)")
     p.add_argument("--max-images", type=int, default=0, help="use at most N images per class of a typing set (0: all)")
-    p.add_argument("--bsdata-good", type=int, default=20, help="inpainted BSData images taught per size group")
+    p.add_argument("--bsdata-good", type=int, default=20, help="BSData train-split images taught per size group")
+    p.add_argument("--bsdata-teach", choices=("ignore", "inpaint"), default="ignore",
+                   help="leave the taught images' pits out as ignore masks (default) or inpaint them away")
+    p.add_argument("--bsdata-frr", type=float, default=0.01,
+                   help="BSData: false-reject target the threshold is calibrated to (default 0.01)")
     p.add_argument("--bsdata-test", type=int, default=40, help="BSData test images per size group")
     p.add_argument("--pcb-pairs", type=int, default=50, help="DeepPCB test/template pairs")
     p.add_argument("--explain-n", type=int, default=10, help="flagged parts explained per dataset (0: none)")
@@ -137,7 +141,8 @@ def localisation_row(args, name: str, root: Path) -> dict:
         device = resolve_device(args.eval_device)
         if name == "bsdata":
             r = el.with_backend(device, el.bsdata_protocol, root / "bsdata", args.bsdata_good, args.bsdata_test,
-                                args.explain_n, progress=_log)
+                                args.explain_n, progress=_log, teach=args.bsdata_teach,
+                                target_false_reject=args.bsdata_frr)
         else:
             r = el.with_backend(device, el.deeppcb_protocol, root / "deeppcb", args.pcb_pairs, args.explain_n,
                                 progress=_log)
@@ -198,7 +203,9 @@ def format_table(result: dict) -> str:
             if "skipped" in r:
                 lines.append(f"{r['dataset']:16s} skipped: {r['skipped']}")
             elif r["dataset"] == "bsdata":
-                lines.append(f"{'bsdata':16s} images {r['images']} pits {r['pits']}: hit {_pct(r['hit_rate'])}  "
+                lines.append(f"{'bsdata':16s} ({r.get('teach')}, FRR target {r.get('target_false_reject')}) "
+                             f"images {r['images']} pits {r['pits']}: "
+                             f"hit {_pct(r['hit_rate'])}  "
                              f"image recall {_pct(r['image_recall'])}  FA {r['false_alarms_per_image']:.2f}  "
                              f"verdicts {r['verdicts']}  expl {_pct(r['explain_passed'])}/{_pct(r['explain_fallback'])} "
                              f"(n={r['explained']})")
