@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -216,11 +216,9 @@ class Inspector:
         A change of the calibration target (``target_false_reject``) needs the 'teach' right
         and is recorded as ``threshold.changed``; the rest as ``settings.changed``.
         """
-        fields = ("station", "database_url", "image_dir", "reference_dir", "device", "target_false_reject",
-                  "explain", "operator", "backend", "retention_images_days", "retention_records_days",
-                  "retention_keep_unreviewed")
-        old = {f: getattr(self.settings, f) for f in fields}
-        changed = {f: (old[f], getattr(new, f)) for f in fields if old[f] != getattr(new, f)}
+        names = [f.name for f in fields(Settings)]
+        old = {n: getattr(self.settings, n) for n in names}
+        changed = {n: (old[n], getattr(new, n)) for n in names if old[n] != getattr(new, n)}
         if "target_false_reject" in changed:
             self.require("teach")
         saved = new.save(path)

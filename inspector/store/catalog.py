@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -24,11 +25,9 @@ _VERSION_RETRIES = 5  # concurrent stations numbering the same order/part (Postg
 class Catalog:
     """Mixin of ``Store``: versioned work orders and the teach registry."""
 
-    def _read(self) -> Any:  # provided by Store
-        raise NotImplementedError
-
-    def _write(self) -> Any:  # provided by Store
-        raise NotImplementedError
+    # session context managers, defined by Store
+    _read: Callable[[], Any]
+    _write: Callable[[], Any]
 
     # --- work orders ------------------------------------------------------------------
 
