@@ -38,7 +38,7 @@ def test_reviewed_ng_certificate(lot, tmp_path):
     review = lot.reviews_for(ng.id)[-1]
     for s in (ng.frame_name, "NG", "WO-1001", "PN-4471-B", "L-07", ng.id, ng.verdict.reasons[0],
               "inspector-vlm 1.0.0", "Dana Smith (qe.smith)", review.reason_code, review.signature_meaning,
-              "reviewed: reject by Dana Smith", "page 1 of 1", info.document_hash, "Clauses cited"):
+              "rejected by Dana Smith", "machine verdict: NG", "page 1 of 1", info.document_hash, "Clauses cited"):
         assert s in text, s
     assert info.document_hash == certificate_document_hash(lot, ng.id)
     from pypdf import PdfReader

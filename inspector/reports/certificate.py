@@ -10,11 +10,12 @@ from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Spacer, Table, TableStyle
 
-from inspector.domain import Inspection, WorkOrder
+from inspector.domain import Inspection, Review, WorkOrder
 
 from .canonical import canonical_json, certificate_document, sha256_hex
 from .collect import fmt_time, make_thumbnails, model_text, part_item
 from .errors import ReportError
+from .final import DECISION_WORDS, final_verdict
 from .layout import MARGIN, PAGE, P, ReportDoc, ReportInfo, T, esc
 from .parts import (
     clauses_block,
@@ -33,14 +34,24 @@ CERT_THUMB_PX = 640  # about 170 dpi at the printed size
 MAX_FINDINGS = 12  # rows in the certificate's findings table; the export has all
 
 
-def _verdict_box(insp: Inspection, item: dict, width: float) -> Flowable:
-    kind = insp.verdict.kind.value
-    final = item["reviews"][-1]["decision"] if item["reviews"] else None
-    right = (f"reviewed: <b>{esc(final)}</b> by {esc(item['reviews'][-1]['reviewer_name'], 80)}" if final
-             else ("no review needed" if kind == "OK" else "<b>awaiting review</b>"))
-    t = Table([[P(f"<para leading='22'><font size='18' color='white'><b>{esc(kind)}</b></font></para>", "body"),
-                P(f"machine verdict<br/>{right}", "small")]], colWidths=[48 * mm, width - 48 * mm],
-              rowHeights=[14 * mm], hAlign="LEFT")
+def _verdict_box(insp: Inspection, reviews: list[Review], width: float) -> Flowable:
+    """The big box shows the FINAL verdict (latest signed disposition wins); the machine verdict
+    and the deciding signature are printed beside it."""
+    fv = final_verdict(insp, reviews)
+    kind = fv.kind.value
+    machine = f"machine verdict: <b>{esc(fv.machine.value)}</b>"
+    if fv.disposition is not None:
+        r = fv.disposition
+        right = (f"final verdict after review: <b>{esc(kind)}</b> \u2014 {esc(DECISION_WORDS[r.decision])} by "
+                 f"{esc(r.reviewer_name or r.reviewer, 80)}, {esc(fmt_time(r.decided_at))}, reason "
+                 f"{esc(r.reason_code, 60)}<br/>{machine}")
+    else:
+        right = f"{machine}<br/>" + ("no review needed" if fv.machine.value == "OK" else "<b>awaiting review</b>")
+    label = "final verdict" if fv.disposition is not None else "verdict"
+    big = [P(f"<para leading='22'><font size='18' color='white'><b>{esc(kind)}</b></font></para>", "body"),
+           P(f"<font color='white'>{label}</font>", "small")]
+    t = Table([[big, P(right, "small")]], colWidths=[48 * mm, width - 48 * mm],
+              rowHeights=[16 * mm], hAlign="LEFT")
     t.setStyle(TableStyle([("BACKGROUND", (0, 0), (0, 0), verdict_colour(kind)),
                            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                            ("BOX", (0, 0), (-1, -1), 0.6, verdict_colour(kind)),
@@ -98,7 +109,7 @@ def build_certificate(store: ReportSource, inspection_id: str, out_path: str | o
         item["images"] = images
         story: list[Flowable] = [
             P(f"Inspection certificate \u2014 {esc(insp.frame_name or insp.id, 80)}", "title"),
-            _verdict_box(insp, item, width), Spacer(1, 2 * mm), _facts(insp, wo, width), Spacer(1, 2 * mm),
+            _verdict_box(insp, reviews, width), Spacer(1, 2 * mm), _facts(insp, wo, width), Spacer(1, 2 * mm),
             images_row(item, width, max_h=70 * mm), Spacer(1, 1 * mm),
         ]
         if wo is None:

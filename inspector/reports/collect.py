@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from inspector.domain import Inspection, Review, VerdictKind, WorkOrder
 
 from .canonical import LotHasher, filters_data
+from .final import FinalCounts, final_verdict
 from .overlay import encode_jpeg, finding_outcomes, render_overlay, resize_max
 from .source import Progress, ReportSource, iter_with_reviews, read_image
 from .stats import nonconforming_types
@@ -48,6 +49,7 @@ def review_row(r: Review) -> dict:
 
 def part_item(insp: Inspection, reviews: list[Review], work_order: WorkOrder | None) -> dict:
     """The printable facts of one flagged part (plain strings; markup is added at layout time)."""
+    fv = final_verdict(insp, reviews)
     outcomes = finding_outcomes(insp.findings, insp.verdict)
     findings = [{
         "n": i + 1, "type": f.defect_type + (" (type uncertain)" if f.type_uncertain else ""),
@@ -73,7 +75,8 @@ def part_item(insp: Inspection, reviews: list[Review], work_order: WorkOrder | N
                        "finding": "" if c.finding_index is None else str(c.finding_index + 1)})
     ex = insp.explanation
     return {
-        "id": insp.id, "frame": insp.frame_name, "verdict": insp.verdict.kind.value,
+        "id": insp.id, "frame": insp.frame_name, "verdict": fv.kind.value, "machine_verdict": fv.machine.value,
+        "final_text": fv.describe(), "overruled": fv.overruled,
         "inspected_at": fmt_time(insp.inspected_at), "station": insp.station, "operator": insp.operator,
         "lot": insp.lot, "score": fmt_num(insp.image_score), "model": model_text(insp.model),
         "image_sha256": insp.image_sha256, "findings": findings, "checks": checks,
@@ -93,7 +96,8 @@ class LotData:
     tmpdir: str
     gallery_limit: int | None
     n: int = 0
-    verdicts: Counter = field(default_factory=Counter)
+    verdicts: Counter = field(default_factory=Counter)  # machine verdicts
+    final: FinalCounts = field(default_factory=FinalCounts)  # final verdicts (dispositions win)
     stations: Counter = field(default_factory=Counter)
     lots: Counter = field(default_factory=Counter)
     operators: Counter = field(default_factory=Counter)
@@ -102,8 +106,9 @@ class LotData:
     last: datetime | None = None
     defects: Counter = field(default_factory=Counter)
     times: array = field(default_factory=lambda: array("d"))
-    ng: bytearray = field(default_factory=bytearray)
-    n_flagged: int = 0
+    ng: bytearray = field(default_factory=bytearray)  # 1 = nonconforming by the final verdict
+    n_flagged: int = 0  # machine NG or REVIEW
+    n_pictured_escapes: int = 0  # machine OK parts a person rejected or sent to rework (in the gallery)
     open_reviews: int = 0
     dispositions: Counter = field(default_factory=Counter)  # latest decision per reviewed part
     n_reviews: int = 0
@@ -127,7 +132,14 @@ class LotData:
 
     @property
     def yield_pct(self) -> float | None:
+        """Machine first-pass yield, percent."""
         return 100.0 * self.verdicts["OK"] / self.n if self.n else None
+
+    @property
+    def final_yield_pct(self) -> float | None:
+        """Yield after dispositions (final OK / inspected), percent."""
+        y = self.final.final_yield
+        return None if y is None else 100.0 * y
 
 
 def make_thumbnails(source: ReportSource, insp: Inspection, tmpdir: str, k: int,
@@ -162,8 +174,10 @@ def collect_lot(source: ReportSource, work_order: WorkOrder, tmpdir: str, *, lot
                                                until=until):
             hasher.add(insp, reviews)
             kind = insp.verdict.kind
+            fv = final_verdict(insp, reviews)
             data.n += 1
             data.verdicts[kind.value] += 1
+            data.final.add(fv)
             data.stations[insp.station] += 1
             data.lots[insp.lot] += 1
             if insp.operator:
@@ -174,20 +188,23 @@ def collect_lot(source: ReportSource, work_order: WorkOrder, tmpdir: str, *, lot
             data.first = at if data.first is None or at < data.first else data.first
             data.last = at if data.last is None or at > data.last else data.last
             data.times.append(at.timestamp())
-            data.ng.append(1 if kind is VerdictKind.NG else 0)
-            data.defects.update(nonconforming_types(insp, work_order))
+            data.ng.append(1 if fv.nonconforming else 0)
+            data.defects.update(nonconforming_types(insp, work_order, fv))
             if insp.explanation is not None and insp.explanation.fallback:
                 data.fallback_explanations += 1
             if reviews:
                 data.n_reviews += len(reviews)
-                data.dispositions[reviews[-1].decision.value] += 1
+                data.dispositions[fv.disposition.decision.value] += 1
                 for r in reviews:
                     row = review_row(r)
                     row.update(frame=insp.frame_name, id=insp.id, verdict=kind.value)
                     sig.write(json.dumps(row, ensure_ascii=False) + "\n")
-            if kind is not VerdictKind.OK:
-                data.n_flagged += 1
-                if not reviews:
+            if kind is not VerdictKind.OK or fv.nonconforming:
+                if kind is not VerdictKind.OK:
+                    data.n_flagged += 1
+                else:
+                    data.n_pictured_escapes += 1
+                if fv.open:
                     data.open_reviews += 1
                 item = part_item(insp, reviews, work_order)
                 if gallery_limit is None or data.n_gallery < gallery_limit:

@@ -17,6 +17,7 @@ VERDICT_RGB: dict[str, tuple[int, int, int]] = {
     "OK": OUTCOME_RGB["pass"],
     "NG": OUTCOME_RGB["fail"],
     "REVIEW": OUTCOME_RGB["review"],
+    "REWORK": (124, 58, 237),  # violet: final verdict of a part sent to rework (inspector.reports.final)
 }
 _RANK = {"none": 0, "pass": 1, "review": 2, "fail": 3}
 

@@ -135,7 +135,9 @@ def part_header(item: dict, number: int | None) -> Flowable:
     col = verdict_colour(item["verdict"]).hexval()[2:]
     num = f"{number}. " if number is not None else ""
     name = esc(item["frame"] or "(no frame name)", 120)
-    return P(f"{num}<font name='{f.bold}' color='#{col}'>{esc(item['verdict'])}</font> &nbsp; "
+    machine = item.get("machine_verdict", item["verdict"])
+    tag = f" <font size='7'>(final; machine verdict: {esc(machine)})</font>" if item.get("overruled") else ""
+    return P(f"{num}<font name='{f.bold}' color='#{col}'>{esc(item['verdict'])}</font>{tag} &nbsp; "
              f"<b>{name}</b> &nbsp; {esc(item['inspected_at'])} &nbsp; station {esc(item['station'], 60)}"
              f" &nbsp; lot {esc(item['lot'], 60)} &nbsp; score {esc(item['score'])}<br/>"
              f"<font size='6.5' color='#6b7280'>inspection {esc(item['id'])} &nbsp; "

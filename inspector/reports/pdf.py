@@ -68,16 +68,24 @@ def _header(d: LotData, generated_by: str, generated_at: datetime, width: float)
               "(work order, filters, every inspection and review); see docs/reports.md to verify it.", "note")]
 
 
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.1f}%"
+
+
 def _summary(d: LotData, width: float) -> list[Flowable]:
-    v = d.verdicts
-    yld = "n/a" if d.yield_pct is None else f"{d.yield_pct:.1f}%"
-    accepted = d.dispositions.get("accept", 0)
-    after = "n/a" if not d.n else f"{100.0 * (v['OK'] + accepted) / d.n:.1f}%"
-    head = ["inspected", "OK", "NG", "REVIEW", "yield (OK / inspected)", "open reviews",
-            "yield after dispositions"]
-    vals = [d.n, v["OK"], v["NG"], v["REVIEW"], yld, d.open_reviews, after]
+    v, f = d.verdicts, d.final.final
+    head = ["inspected", "OK", "NG", "REVIEW", "machine yield (OK / inspected)", "open reviews"]
+    vals = [d.n, v["OK"], v["NG"], v["REVIEW"], _pct(d.yield_pct), d.open_reviews]
     rows = [[T(h, "cellb") for h in head], [T(x, "cellb") for x in vals]]
-    out: list[Flowable] = [P("Summary", "h1"), table(rows, [width / 7] * 7)]
+    out: list[Flowable] = [P("Summary", "h1"), P("Machine verdicts (first pass, never changed by reviews)", "h2"),
+                           table(rows, [width / 6] * 6)]
+    fhead = ["final OK (shipped)", "final NG (scrapped)", "REWORK", "REVIEW (open)", "overruled on review",
+             "escapes found on review", "yield after dispositions"]
+    fvals = [f["OK"], f["NG"], f["REWORK"], f["REVIEW"], d.final.overruled, d.final.escapes,
+             _pct(d.final_yield_pct)]
+    out += [P("Final verdicts (the latest signed disposition decides; counts, charts and the gallery use "
+              "these)", "h2"),
+            table([[T(h, "cellb") for h in fhead], [T(x, "cellb") for x in fvals]], [width / 7] * 7)]
     disp = ", ".join(f"{k}: {n}" for k, n in sorted(d.dispositions.items())) or "none"
     out.append(P(f"Flagged parts (NG or REVIEW): {d.n_flagged}; reviewed: {d.n_flagged - d.open_reviews}; "
                  f"latest dispositions \u2014 {esc(disp)}; signatures: {d.n_reviews}. Explanations that "
@@ -113,7 +121,9 @@ def _charts(d: LotData, width: float, subgroup: str | int) -> list[Flowable]:
                 for r in rows]
         out.append(table([head] + body, [0.4 * width, 0.2 * width, 0.2 * width, 0.2 * width]))
         out.append(P("Counted: findings that failed a clause or need review, and failed part-level clauses, "
-                     "on NG and REVIEW parts.", "note"))
+                     "on parts whose final verdict is not OK (accepted parts count nothing; a machine-OK "
+                     "part rejected on review counts its findings, or \u201cnot found by the machine\u201d).",
+                     "note"))
     else:
         out.append(P("<i>no nonconforming defects in this selection</i>", "note"))
     out.append(P("NG rate p-chart", "h1"))
@@ -124,7 +134,8 @@ def _charts(d: LotData, width: float, subgroup: str | int) -> list[Flowable]:
     out.append(pchart_drawing(chart, width, 62 * mm, f))
     mode = "UTC clock hours" if chart.mode == "hour" else f"consecutive groups of {chart.size} parts"
     out.append(P(f"Subgroups: {mode}; {len(chart.subgroups)} subgroups; p\u0304 = {100 * chart.p_bar:.2f}% "
-                 "(NG parts / parts inspected; REVIEW is not counted as NG); limits p\u0304 \u00b1 "
+                 "(nonconforming parts / parts inspected, by final verdict: NG and REWORK count, parts "
+                 "accepted on review and open REVIEW parts do not); limits p\u0304 \u00b1 "
                  "3\u00b7\u221a(p\u0304(1\u2212p\u0304)/n) per subgroup size n.", "note"))
     ooc = chart.out_of_control
     if ooc:
@@ -141,11 +152,14 @@ def _charts(d: LotData, width: float, subgroup: str | int) -> list[Flowable]:
 def _gallery(d: LotData, width: float, progress: Progress | None) -> Iterator[Flowable]:
     yield CondPageBreak(90 * mm)
     yield P(f"Flagged parts (NG and REVIEW): {d.n_flagged}", "h1")
+    if d.n_pictured_escapes:
+        yield P(f"<b>Also pictured: {d.n_pictured_escapes} part(s) the machine passed (OK) that a reviewer "
+                "rejected or sent to rework.</b>", "small")
     if d.n_overflow:
-        yield P(f"<b>Gallery shows the first {d.n_gallery} of {d.n_flagged} flagged parts; all flagged parts "
+        yield P(f"<b>Gallery shows the first {d.n_gallery} of {d.n_gallery + d.n_overflow} flagged parts; all of them "
                 "are listed in the table after the gallery, and every part is in the CSV/XLSX/JSON export "
                 "(inspector export).</b>", "small")
-    if not d.n_flagged:
+    if not d.n_gallery + d.n_overflow:
         yield P("<i>no NG or REVIEW parts in this selection</i>", "note")
     for k, item in enumerate(iter_json_lines(d.gallery_path), start=1):
         block = part_block(item, width, k)
@@ -162,8 +176,10 @@ def _overflow(d: LotData, width: float) -> Iterator[Flowable]:
     head = [T(h, "cellb") for h in ("part", "verdict", "inspected", "defects", "reasons", "disposition")]
     rows: list[list] = [head]
     for item in iter_json_lines(d.overflow_path):
-        disp = item["reviews"][-1]["decision"] if item["reviews"] else "open"
-        rows.append([T(item["frame"] or item["id"][:12], limit=60), T(item["verdict"], "cellb"),
+        last = item["reviews"][-1] if item["reviews"] else None  # reviews are oldest first
+        disp = f"{last['decision']} ({last['reason_code']})" if last else "open"
+        verdict = item["verdict"] + (f" (machine {item['machine_verdict']})" if item["overruled"] else "")
+        rows.append([T(item["frame"] or item["id"][:12], limit=60), T(verdict, "cellb"),
                      T(item["inspected_at"]), T(", ".join(f["type"] for f in item["findings"]), limit=120),
                      T("; ".join(item["reasons"]), limit=200), T(disp)])
         if len(rows) > 40:  # many small tables split far faster than one huge one

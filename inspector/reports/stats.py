@@ -11,17 +11,28 @@ from datetime import UTC, datetime
 from inspector.domain import Inspection, Outcome, VerdictKind, WorkOrder
 
 from .errors import ReportError
+from .final import FinalVerdict
 from .outcomes import finding_outcomes
 
+MISSED = "not found by the machine"  # Pareto bar of machine-OK parts a reviewer rejected with no finding
 
-def nonconforming_types(inspection: Inspection, work_order: WorkOrder | None = None) -> list[str]:
+
+def nonconforming_types(inspection: Inspection, work_order: WorkOrder | None = None,
+                        final: FinalVerdict | None = None) -> list[str]:
     """Defect types counted in the Pareto for one part.
 
     Counted: every finding whose worst clause outcome is fail or review, and every part-level
     check (``finding_index`` None, e.g. "at most 2 pits") that failed or needs review, under the
     clause's defect type. A flagged part with neither (no checks recorded) counts its findings.
-    OK parts count nothing.
+    Parts whose final verdict is OK (machine OK, or accepted on review) count nothing; a
+    machine-OK part rejected or sent to rework on review counts its findings, or
+    :data:`MISSED` when the machine found nothing. Without ``final`` the machine verdict decides.
     """
+    if final is not None:
+        if final.good:
+            return []
+        if inspection.verdict.kind is VerdictKind.OK:
+            return [f.defect_type for f in inspection.findings] or [MISSED]
     if inspection.verdict.kind is VerdictKind.OK:
         return []
     outcomes = finding_outcomes(inspection.findings, inspection.verdict)
@@ -111,12 +122,13 @@ def p_chart(times: Sequence[float], ng: Sequence[bool], subgroup: str | int = "a
 
     Args:
         times: inspected_at of each part as POSIX seconds, in inspection order.
-        ng: whether each part's machine verdict was NG (REVIEW counts as not NG).
+        ng: whether each part is nonconforming by its final verdict (final NG or REWORK; see
+            :mod:`inspector.reports.final`: an accepted part or an open REVIEW is not counted).
         subgroup: "hour" (UTC clock hours), an int N (consecutive N parts; a last, smaller group
             keeps its own limits), or "auto" (see :func:`choose_subgrouping`).
 
     Returns None when there are fewer than two subgroups (no chart can be judged).
-    p̄ = total NG / total parts; per subgroup UCL/LCL = p̄ ± 3·sqrt(p̄(1-p̄)/n_i).
+    p̄ = total nonconforming / total parts; per subgroup UCL/LCL = p̄ ± 3·sqrt(p̄(1-p̄)/n_i).
     """
     if len(times) != len(ng):
         raise ReportError("p_chart: times and ng differ in length")

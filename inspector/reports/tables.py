@@ -11,6 +11,7 @@ from typing import Any
 
 from inspector.domain import Inspection, Outcome, Review
 
+from .final import final_verdict
 from .outcomes import finding_outcomes
 
 
@@ -40,6 +41,8 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         _c("inspected_at", "datetime", "UTC", "when the verdict was made"),
         _c("verdict", "string", "", "machine verdict: OK, NG or REVIEW (never changed by reviews)"),
         _c("final_decision", "string", "", "latest review decision: accept, reject, rework; empty if not reviewed"),
+        _c("final_verdict", "string", "", "shipped verdict: the latest signed disposition wins (accept OK, reject NG, "
+           "rework REWORK), else the machine verdict"),
         _c("n_reviews", "int", "count", "reviews (signatures) recorded for the inspection"),
         _c("image_score", "float", "× threshold", "peak anomaly score, threshold-normalised (1.0 = threshold)"),
         _c("n_findings", "int", "count", "regions above threshold"),
@@ -125,6 +128,7 @@ def _j(items) -> str:
 
 def inspection_row(i: Inspection, reviews: list[Review]) -> dict[str, Any]:
     ex = i.explanation
+    fv = final_verdict(i, reviews)
     seen: dict[str, None] = {}
     for f in i.findings:
         seen.setdefault(f.defect_type, None)
@@ -132,7 +136,8 @@ def inspection_row(i: Inspection, reviews: list[Review]) -> dict[str, Any]:
         "inspection_id": i.id, "order_id": i.order_id, "part_number": i.part_number, "lot": i.lot,
         "frame_name": i.frame_name, "source": i.source, "station": i.station, "operator": i.operator,
         "captured_at": i.captured_at, "inspected_at": i.inspected_at, "verdict": i.verdict.kind.value,
-        "final_decision": reviews[-1].decision.value if reviews else "", "n_reviews": len(reviews),
+        "final_decision": fv.disposition.decision.value if fv.disposition else "",
+        "final_verdict": fv.kind.value, "n_reviews": len(reviews),
         "image_score": i.image_score, "n_findings": len(i.findings), "defect_types": _j(seen),
         "clause_ids": _j(i.verdict.clause_ids), "reasons": " | ".join(i.verdict.reasons),
         "image_sha256": i.image_sha256, "image_width_px": i.image_size[0], "image_height_px": i.image_size[1],
