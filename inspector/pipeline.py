@@ -415,6 +415,14 @@ class Inspector:
         return self._write(sign_review, self.store, inspection_id, decision, reason_code, comment,
                            username, password, meaning)
 
+    def review_preview(self, inspection_id: str, decision: str, reason_code: str, comment: str, *,
+                       username: str):
+        """What ``review`` would sign (part, decision, reason, comment, signer, meaning), checked
+        the same way but without the password; writes nothing. Shown before every signature."""
+        from inspector.trace import preview_review
+
+        return preview_review(self.store, inspection_id, decision, reason_code, comment, username)
+
     def report(self, order_id: str, out: str | Path, *, lot: str | None = None,
                progress: Progress | None = None, **options: Any):
         """PDF report for a work order (or lot); audited. ``options`` go to build_work_order_report

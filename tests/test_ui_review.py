@@ -1,8 +1,9 @@
 """The review queue and the reports tab end to end (real model on CPU, temporary database).
 
-A reviewer signs a disposition by keyboard only (J/K to move, R to reject, name, password,
-Enter): a new review record exists and the machine verdict is unchanged. An operator, or a
-wrong password, is refused with a visible message and nothing is recorded.
+A reviewer signs a disposition by keyboard only (J/K to move, R to reject, Down to choose the
+reason, Enter, name, Enter; the sign dialog shows what will be signed; password, Enter): a new
+review record exists and the machine verdict is unchanged. An operator, or a wrong password, is
+refused with a visible message and nothing is recorded.
 """
 
 from __future__ import annotations
@@ -75,20 +76,32 @@ def open_queue(qtbot, window):
     return review
 
 
-def sign_by_keyboard(qtbot, review, key: str, user: str | None, password: str):
-    """Decision key, then the sign-in fields that take the focus (the name only when it is not
-    filled in yet: ``user`` None), Enter signs."""
+def sign_by_keyboard(qtbot, review, key: str, user: str | None, password: str | None):
+    """Decision key (the reason box takes the focus), Down picks the first reason, Enter, Enter
+    past the comment, the name (only when not filled in yet: ``user`` None) and Enter: the sign
+    dialog shows what will be signed; the password and Enter sign. ``password`` None: stop before
+    the dialog (a refusal is expected)."""
+    d = review.detail
     review.table.setFocus()
     qtbot.keyClick(review.table, key)
-    focused = QApplication.focusWidget()
+    assert QApplication.focusWidget() is d.reason
+    qtbot.keyClick(d.reason, Qt.Key.Key_Down)
+    qtbot.keyClick(d.reason, Qt.Key.Key_Return)
+    assert QApplication.focusWidget() is d.comment
+    review.sign_dialog = None
+    qtbot.keyClick(d.comment, Qt.Key.Key_Return)
     if user is not None:
-        assert focused is review.detail.user
-        qtbot.keyClicks(focused, user)
-        qtbot.keyClick(focused, Qt.Key.Key_Tab)
-        focused = QApplication.focusWidget()
-    assert focused is review.detail.password
-    qtbot.keyClicks(focused, password)
-    qtbot.keyClick(focused, Qt.Key.Key_Return)
+        assert QApplication.focusWidget() is d.user
+        qtbot.keyClicks(d.user, user)
+        qtbot.keyClick(d.user, Qt.Key.Key_Return)
+    if password is None:
+        return
+    qtbot.waitUntil(lambda: review.sign_dialog is not None and review.sign_dialog.isVisible(), timeout=60_000)
+    dlg = review.sign_dialog
+    assert dlg.summary()["inspection"] == review.current().id
+    assert QApplication.focusWidget() is dlg.password
+    qtbot.keyClicks(dlg.password, password)
+    qtbot.keyClick(dlg.password, Qt.Key.Key_Return)
 
 
 def test_reviewer_signs_a_rejection_by_keyboard(qtbot, window):
@@ -125,10 +138,11 @@ def test_reviewer_signs_a_rejection_by_keyboard(qtbot, window):
     assert stored[0].reason_code in [c.code for c in facade.reason_codes()
                                      if "reject" in {d.value for d in c.decisions}]
     assert facade.get(first.id).verdict.kind == verdict_before  # the machine verdict stays
-    assert review.detail.password.text() == ""  # never kept
+    assert review.sign_dialog.password.text() == ""  # never kept
     assert review.table.item(0, review.table.columnCount() - 1).text() == "reject"
     assert review.table.currentRow() == 1  # on to the next part
     assert "signed" in review.detail.sign_result.text()
+    assert review.detail.decision is None and review.detail.reason_code() == ""  # the next part starts empty
 
     # a second decision on the same part is a new record, the first is kept
     with qtbot.waitSignal(review.detail_shown, timeout=30_000):
@@ -145,7 +159,7 @@ def test_operator_and_wrong_password_are_refused_visibly(qtbot, window):
     facade = window.facade
     review = open_queue(qtbot, window)
     part = review.current()
-    sign_by_keyboard(qtbot, review, "A", "olaf", PASSWORDS["olaf"])
+    sign_by_keyboard(qtbot, review, "A", "olaf", None)  # refused before any password is asked
     qtbot.waitUntil(lambda: "may not" in review.detail.sign_result.text(), timeout=60_000)
     assert "operator" in review.detail.sign_result.text() and review.detail.sign_result.isVisible()
     assert facade.reviews(part.id) == []

@@ -1,9 +1,11 @@
 """The review queue: flagged parts, a detail view with the overlay, signed dispositions, all by key.
 
-Keys: J/Down next part, K/Up previous, A accept, R reject, W rework (the sign-in fields then
-take the focus; Enter in the password field signs), O image/overlay, F5 refresh. Every
-decision is a new, signed review record (the reviewer re-enters the password); the machine
-verdict is never changed.
+Keys (not while a combo box or text field has the focus: there they belong to the field):
+J/Down next part, K/Up previous, A accept, R reject, W rework (the reason box then takes the
+focus: Up/Down choose, Enter goes on to the comment, Enter again opens the sign dialog), O
+image/overlay, F5 refresh. The form starts empty for every part; the sign dialog shows exactly
+what will be signed, for which part, and asks for the password. Every decision is a new, signed
+review record; the machine verdict is never changed.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from PySide6.QtWidgets import (
 
 from inspector.domain import Inspection
 from ui.images import shortcut
+from ui.keys import guard_inputs
 from ui.review_detail import DECISION_KEYS, DetailPanel
 from ui.runner import render_part, shrink, to_qimage
+from ui.sign_dialog import SignDialog
 from ui.workers import Task, TaskRunner
 
 COLUMNS = ("inspected", "order", "lot", "image", "verdict", "clauses", "types", "review")
@@ -46,6 +50,7 @@ class ReviewView(QWidget):
         self.facade, self.tasks = facade, tasks
         self.rows: list[Inspection] = []
         self.reviewed: dict[str, str] = {}
+        self.sign_dialog: SignDialog | None = None
         self._build()
 
     def _build(self) -> None:
@@ -106,6 +111,7 @@ class ReviewView(QWidget):
         shortcut(self, "R", self.detail.choose_reject)
         shortcut(self, "W", self.detail.choose_rework)
         shortcut(self, "O", self.detail.toggle_overlay)
+        self.key_guard = guard_inputs(self)  # one-key shortcuts never fire inside a combo or text field
 
     # --- layout persistence -------------------------------------------------------------------------
 
@@ -214,6 +220,7 @@ class ReviewView(QWidget):
             return
         facade = self.facade
         self.detail.inspection_id = insp.id
+        self.detail.reset_form()  # nothing typed for one part may be signed for another
 
         def load(task: Task):
             from inspector.pipeline import PartResult
@@ -251,40 +258,96 @@ class ReviewView(QWidget):
 
     @Slot()
     def sign(self) -> Task | None:
-        insp = self.current()
+        """Check the form, then ask the core what exactly would be signed (no password yet)."""
+        insp, d = self.current(), self.detail
         if insp is None:
-            self.detail.set_result("select a part first", error=True)
+            d.set_result("select a part first", error=True)
             return None
-        decision, reason, comment, user, password = self.detail.take_decision()
-        if not user or not password:
-            self.detail.set_result("enter your user name and password to sign", error=True)
+        if d.shown_id != insp.id:
+            d.set_result("the part's detail is still loading; look at it before you sign", error=True)
+            return None
+        decision, reason, comment, user = d.form_values()
+        if decision is None:
+            d.set_result("choose a decision first: A accept, R reject, W rework", error=True)
+            return None
+        if not reason:
+            d.set_result(f"choose a reason code for {decision} (Up/Down in the reason box); "
+                         "there is no default reason", error=True)
+            d.reason.setFocus()
+            return None
+        if not user:
+            d.set_result("enter your user name to sign", error=True)
+            d.user.setFocus()
             return None
         facade, iid = self.facade, insp.id
-        task = Task(lambda t: facade.review(iid, decision, reason, comment, username=user, password=password),
-                    "sign")
-        task.signals.result.connect(self.on_signed)
+        task = Task(lambda t: facade.review_preview(iid, decision, reason, comment, username=user), "sign preview")
+        task.signals.result.connect(self.on_preview)
         task.signals.error.connect(self.on_sign_error)
-        self.detail.set_result(f"signing {decision}…")
+        d.set_result("checking what will be signed…")
         return self.tasks.start("review-sign", task)
 
     @Slot(object)
+    def on_preview(self, preview) -> None:
+        """Show exactly what will be signed, for which part; the password is asked for there."""
+        insp = self.current()
+        if insp is None or insp.id != preview.inspection_id:
+            self.detail.set_result("the selected part changed; nothing signed", error=True)
+            return
+        self.detail.set_result("")
+        self.sign_dialog = SignDialog(preview, self)
+        self.sign_dialog.confirmed.connect(self.on_confirmed)
+        self.sign_dialog.rejected.connect(self.on_sign_cancelled)
+        self.sign_dialog.open()
+        self.sign_dialog.password.setFocus()
+
+    @Slot(object, str)
+    def on_confirmed(self, preview, password: str) -> Task:
+        """Sign what the dialog showed: that part, that decision, reason, comment and meaning."""
+        facade, p = self.facade, preview
+        decision = getattr(p.decision, "value", p.decision)
+        task = Task(lambda t: facade.review(p.inspection_id, decision, p.reason_code, p.comment,
+                                            username=p.signer, password=password, meaning=p.meaning), "sign")
+        task.signals.result.connect(self.on_signed)
+        task.signals.error.connect(self.on_sign_error)
+        self.detail.set_result(f"signing {decision} for {p.frame_name or p.inspection_id[:12]}…")
+        return self.tasks.start("review-sign", task)
+
+    @Slot()
+    def on_sign_cancelled(self) -> None:
+        self.detail.set_result("not signed (cancelled)", error=True)
+        self._back_from_dialog(self.detail.user)
+
+    def _back_from_dialog(self, focus: QWidget) -> None:
+        """The keys go back to the review page once the sign dialog has closed."""
+        self.window().activateWindow()
+        focus.setFocus()
+
+    @Slot(object)
     def on_signed(self, review) -> None:
-        self.detail.set_result(f"signed: {review.signature_meaning or review.decision.value}")
-        self.status.emit(f"{review.decision.value} signed by {review.reviewer} for {review.inspection_id[:10]}")
-        self.reviewed[review.inspection_id] = review.decision.value
+        """The record is stored: the form is emptied, and the next part starts from nothing."""
         ids = [r.id for r in self.rows]
+        name = review.inspection_id[:12]
         if review.inspection_id in ids:
             row = ids.index(review.inspection_id)
+            name = self.rows[row].frame_name or name
+            self.reviewed[review.inspection_id] = review.decision.value
             self.table.setItem(row, COLUMNS.index("review"), QTableWidgetItem(review.decision.value))
-            self.detail.add_history(review)
+            if self.detail.shown_id == review.inspection_id:
+                self.detail.add_history(review)
+        self.status.emit(f"{review.decision.value} signed by {review.reviewer} for {name}")
         self.signed.emit(review)
+        self.detail.reset_form()
         if self.table.currentRow() < len(self.rows) - 1:
             self.move(1)
+        self._back_from_dialog(self.table)
+        self.detail.set_result(f"signed for {name}: {review.signature_meaning or review.decision.value}")
 
     @Slot(str)
     def on_sign_error(self, message: str) -> None:
         self.detail.set_result(message, error=True)
         self.status.emit(message)
+        if not self.window().isActiveWindow():
+            self._back_from_dialog(self.detail.user)
 
     @Slot(str)
     def on_error(self, message: str) -> None:

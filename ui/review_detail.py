@@ -1,9 +1,10 @@
 """The review queue's detail panel: part image/overlay, findings, clauses, explanation, history,
-and the disposition form (decision, reason code, comment, re-authentication)."""
+and the disposition form (decision, reason code, comment, signer). The password is asked for in
+the sign dialog (``ui.sign_dialog``), after the reviewer has seen exactly what will be signed."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -18,21 +19,28 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.domain import Inspection
+from inspector.reports.final import final_verdict
 from ui.images import ImageView
 from ui.panels import esc as _esc
 
 DECISION_KEYS = {"A": "accept", "R": "reject", "W": "rework"}
 DECISION_STYLE = {"accept": "#1b7f3b", "reject": "#c62828", "rework": "#1565c0"}
+CHOOSE_REASON = "— choose a reason —"
+FINAL_COLOUR = {"OK": "#1b7f3b", "NG": "#c62828", "REVIEW": "#b07800", "REWORK": "#6d28d9"}
 
 
 class DetailPanel(QWidget):
+    """Shows one part and holds the disposition form. The form starts empty for every part
+    (:meth:`reset_form`): no decision, no reason, no comment; only the signer's name stays."""
+
     sign_requested = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.inspection_id: str | None = None  # the part asked for
         self.shown_id: str | None = None  # the part on screen
-        self.decision = "reject"
+        self.shown: Inspection | None = None
+        self.decision: str | None = None
         self._codes: list = []
         self._image = self._overlay = None
         self._history: list = []
@@ -56,11 +64,14 @@ class DetailPanel(QWidget):
         right.addWidget(scroll, 1)
         right.addWidget(self._form())
         d.addLayout(right, 2)
-        self.choose("reject")
+        self.reset_form()
 
     def _form(self) -> QGroupBox:
-        box = QGroupBox("Disposition (signed with your password)")
+        box = QGroupBox("Disposition (you see what you sign, then enter your password)")
         form = QFormLayout(box)
+        self.form_part = QLabel("")
+        self.form_part.setTextFormat(Qt.TextFormat.RichText)
+        form.addRow("For part", self.form_part)
         buttons = QHBoxLayout()
         self.decision_buttons: dict[str, QPushButton] = {}
         for key, name in DECISION_KEYS.items():
@@ -77,23 +88,22 @@ class DetailPanel(QWidget):
             buttons.addWidget(b)
         form.addRow(buttons)
         self.reason = QComboBox()
+        self.reason.setMinimumWidth(220)
         self.reason_help = QLabel("")
         self.reason_help.setWordWrap(True)
         self.reason.currentIndexChanged.connect(self._reason_changed)
+        self.reason.installEventFilter(self)  # Enter moves on to the comment
         self.comment = QLineEdit()
-        self.comment.setPlaceholderText("optional comment")
+        self.comment.setPlaceholderText("optional comment about THIS part")
+        self.comment.returnPressed.connect(self._comment_done)
         self.user = QLineEdit()
         self.user.setPlaceholderText("reviewer user name")
-        self.password = QLineEdit()
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.setPlaceholderText("password (Enter signs)")
-        self.password.returnPressed.connect(self.sign_requested)
+        self.user.returnPressed.connect(self.sign_requested)
         form.addRow("Reason code", self.reason)
         form.addRow("", self.reason_help)
         form.addRow("Comment", self.comment)
         form.addRow("Reviewer", self.user)
-        form.addRow("Password", self.password)
-        self.sign_button = QPushButton("Sign decision  [Enter]")
+        self.sign_button = QPushButton("Review and sign…  [Enter]")
         self.sign_button.setMinimumHeight(46)
         self.sign_button.clicked.connect(self.sign_requested)
         form.addRow(self.sign_button)
@@ -103,7 +113,25 @@ class DetailPanel(QWidget):
         form.addRow(self.sign_result)
         return box
 
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt naming)
+        if obj is self.reason and event.type() == QEvent.Type.KeyPress \
+                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.comment.setFocus()
+            return True
+        return super().eventFilter(obj, event)
+
     # --- decision ------------------------------------------------------------------------------------
+
+    def reset_form(self, *, keep_result: bool = False) -> None:
+        """Empty form: no decision, no reason, no comment (the reviewer's name stays)."""
+        self.decision = None
+        for b in self.decision_buttons.values():
+            b.setChecked(False)
+            b.setStyleSheet("")
+        self.comment.clear()
+        self._fill_reasons(keep=False)
+        if not keep_result:
+            self.sign_result.setText("")
 
     @Slot()
     def _button_clicked(self) -> None:
@@ -124,43 +152,52 @@ class DetailPanel(QWidget):
         self.choose("rework", focus=True)
 
     def choose(self, name: str, focus: bool = False) -> None:
-        """Pick the decision; the reason codes shown are those valid for it."""
+        """Pick the decision; the reason codes offered are those valid for it (none pre-selected)."""
         self.decision = name
         for n, b in self.decision_buttons.items():
             b.setChecked(n == name)
             b.setStyleSheet(f"background:{DECISION_STYLE[n]}; color:white;" if n == name else "")
-        self._fill_reasons()
+        self._fill_reasons(keep=True)
         if focus:
-            (self.user if not self.user.text().strip() else self.password).setFocus()
+            self.reason.setFocus()
 
     def set_reason_codes(self, codes) -> None:
         self._codes = list(codes)
-        self._fill_reasons()
+        self._fill_reasons(keep=True)
 
-    def _fill_reasons(self) -> None:
-        current = self.reason.currentText()
+    def _fill_reasons(self, keep: bool) -> None:
+        """Offer the codes valid for the decision after an empty "choose a reason" entry. A reason
+        the reviewer already chose for this part is kept when it is still valid; nothing else is."""
+        current = self.reason_code() if keep else ""
         self.reason.blockSignals(True)
         self.reason.clear()
+        self.reason.addItem(CHOOSE_REASON if self.decision else "— choose a decision first (A / R / W) —", "")
         for c in self._codes:
             if self.decision in {getattr(d, "value", d) for d in c.decisions}:
                 self.reason.addItem(c.code, c.description)
-        if current:
-            i = self.reason.findText(current)
-            if i >= 0:
-                self.reason.setCurrentIndex(i)
+        i = self.reason.findText(current) if current else -1
+        self.reason.setCurrentIndex(max(i, 0))
         self.reason.blockSignals(False)
         self._reason_changed()
+
+    def reason_code(self) -> str:
+        """The chosen reason code; '' while the "choose a reason" entry is selected."""
+        return self.reason.currentText() if self.reason.currentIndex() > 0 else ""
 
     @Slot()
     def _reason_changed(self, *_args) -> None:
         self.reason_help.setText(str(self.reason.currentData() or ""))
 
-    def take_decision(self) -> tuple[str, str, str, str, str]:
-        """(decision, reason code, comment, user, password); the password field is cleared."""
-        password = self.password.text()
-        self.password.clear()  # never kept in the widget
-        return (self.decision, self.reason.currentText(), self.comment.text().strip(),
-                self.user.text().strip(), password)
+    @Slot()
+    def _comment_done(self) -> None:
+        if not self.user.text().strip():
+            self.user.setFocus()
+        else:
+            self.sign_requested.emit()
+
+    def form_values(self) -> tuple[str | None, str, str, str]:
+        """(decision, reason code, comment, user) as they stand."""
+        return self.decision, self.reason_code(), self.comment.text().strip(), self.user.text().strip()
 
     def set_result(self, text: str, error: bool = False) -> None:
         colour = "#c62828" if error else "#1b7f3b"
@@ -170,6 +207,8 @@ class DetailPanel(QWidget):
 
     def clear(self) -> None:
         self.inspection_id = self.shown_id = None
+        self.shown = None
+        self.form_part.setText("<i>no part selected</i>")
         self.image.set_image(None)
         self.image.setText("no flagged part matches the filters")
         self.facts.setText("")
@@ -187,12 +226,18 @@ class DetailPanel(QWidget):
         self.view_label.setText(("overlay" if self.show_overlay else "image") + "  [O: image / overlay]")
 
     def show_part(self, insp: Inspection, image, overlay, reviews, work_order) -> None:
-        self.shown_id = insp.id
+        self.shown_id, self.shown = insp.id, insp
         self._image, self._overlay = image, overlay
         self._show_image()
-        v = insp.verdict.kind.value
-        colour = {"NG": "#c62828", "REVIEW": "#b07800"}.get(v, "#1b7f3b")
-        lines = [f"<span style='font-size:18pt; color:{colour}'><b>{v}</b></span> · {_esc(insp.order_id)} · "
+        fv = final_verdict(insp, reviews)
+        v = fv.kind.value
+        colour = FINAL_COLOUR.get(v, "#1b7f3b")
+        machine = (f" <span style='font-size:11pt'>final · machine verdict <b>{insp.verdict.kind.value}</b></span>"
+                   if fv.disposition is not None else " <span style='font-size:11pt'>machine verdict</span>")
+        self.form_part.setText(f"<b>{_esc(insp.frame_name or insp.id)}</b> · {_esc(insp.id[:12])} · "
+                               f"<span style='color:{colour}'><b>{v}</b></span>"
+                               + (f" (machine {insp.verdict.kind.value})" if fv.overruled else ""))
+        lines = [f"<span style='font-size:18pt; color:{colour}'><b>{v}</b></span>{machine} · {_esc(insp.order_id)} · "
                  f"lot {_esc(insp.lot or '—')} · <b>{_esc(insp.frame_name)}</b> · "
                  f"{insp.inspected_at.astimezone():%Y-%m-%d %H:%M:%S} · station {_esc(insp.station)} · "
                  f"model {_esc(insp.model.name)} {_esc(insp.model.version)}"]
@@ -217,7 +262,6 @@ class DetailPanel(QWidget):
         self.facts.setText("<br>".join(lines))
         self._history = list(reviews)
         self._render_history()
-        self.sign_result.setText("")
 
     def add_history(self, review) -> None:
         self._history.append(review)

@@ -27,7 +27,15 @@ from inspector.trace.errors import (
 from inspector.trace.policy import PERMISSIONS, ROLE_PERMISSIONS, allowed, parse_role, require, roles_with
 from inspector.trace.reasons import ReasonCode, ReasonCodes, parse_decision
 from inspector.trace.retention import RetentionPolicy, RetentionReport, apply_retention
-from inspector.trace.signing import Signature, default_meaning, sign_review, signature_of, verify_signature
+from inspector.trace.signing import (
+    ReviewPreview,
+    Signature,
+    default_meaning,
+    preview_review,
+    sign_review,
+    signature_of,
+    verify_signature,
+)
 
 __all__ = [
     "ACTIONS",
@@ -48,6 +56,7 @@ __all__ = [
     "RetentionPolicy",
     "RetentionReport",
     "ReviewError",
+    "ReviewPreview",
     "Signature",
     "TraceError",
     "VerifyResult",
@@ -58,6 +67,7 @@ __all__ = [
     "normalise_username",
     "parse_decision",
     "parse_role",
+    "preview_review",
     "require",
     "roles_with",
     "sign_review",

@@ -141,6 +141,51 @@ def sign_review(store: Any, inspection_id: str, decision: str | Decision, reason
     return review
 
 
+@dataclass(frozen=True)
+class ReviewPreview:
+    """Exactly what :func:`sign_review` would record for these inputs (shown before signing)."""
+
+    inspection_id: str
+    frame_name: str
+    order_id: str
+    lot: str
+    machine_verdict: str
+    image_sha256: str
+    decision: Decision
+    reason_code: str
+    reason_text: str
+    comment: str
+    signer: str
+    signer_name: str
+    signer_role: str
+    meaning: str
+
+
+def preview_review(store: Any, inspection_id: str, decision: str | Decision, reason_code: str, comment: str,
+                   username: str, *, accounts: Accounts | None = None) -> ReviewPreview:
+    """The record a signature would make, checked as :func:`sign_review` checks it, without the password.
+
+    Nothing is written and no sign-in is attempted. Raises ``AccountError`` (unknown user),
+    ``PermissionDenied`` (role may not decide, or may not disposition a machine-OK part),
+    ``ReviewError`` (decision or reason code not valid) and ``NotFoundError`` (unknown part).
+    Passing the returned ``meaning`` to :func:`sign_review` records exactly the text shown.
+    """
+    accounts = accounts or Accounts(store)
+    user = accounts.get(username)
+    require(user, "review.decide")
+    decision = parse_decision(decision)
+    code = ReasonCodes(store).check(reason_code, decision)
+    insp = store.get_inspection(inspection_id)
+    if insp.verdict.kind is VerdictKind.OK:
+        require(user, "review.ok_parts")
+    return ReviewPreview(
+        inspection_id=insp.id, frame_name=insp.frame_name, order_id=insp.order_id, lot=insp.lot,
+        machine_verdict=insp.verdict.kind.value, image_sha256=insp.image_sha256, decision=decision,
+        reason_code=code.code, reason_text=code.description, comment=(comment or "").strip(),
+        signer=user.username, signer_name=user.full_name, signer_role=user.role.value,
+        meaning=default_meaning(decision, user.full_name, user.role, code.code))
+
+
 def signature_of(store: Any, review_id: int) -> Signature | None:
     """The signature record of a review (None for a review stored without one)."""
     with _db.read_session(_db.engine_of(store)) as s:
