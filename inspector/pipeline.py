@@ -423,6 +423,22 @@ class Inspector:
 
         return preview_review(self.store, inspection_id, decision, reason_code, comment, username)
 
+    def pull_for_review(self, text: str, *, order_id: str | None = None, limit: int = 50) -> list[Inspection]:
+        """Any part, whatever its machine verdict (OK too), by inspection id (or a unique start),
+        image / part name or image hash, for a reviewer to disposition (escape correction).
+
+        Needs ``review.decide`` once accounts exist; audited as ``review.pulled`` (query and hits).
+        Raises ``ValueError`` for an empty query.
+        """
+        from inspector.trace.lookup import find_parts
+
+        self.require("review.decide")
+        found = [self.get(i) for i in find_parts(self.store, text, order_id=order_id, limit=limit)]
+        self._record("review.pulled", "inspection", found[0].id if len(found) == 1 else "*", None,
+                     {"query": text.strip(), "order_id": order_id, "found": [i.id for i in found],
+                      "machine_verdicts": [i.verdict.kind.value for i in found]})
+        return found
+
     def report(self, order_id: str, out: str | Path, *, lot: str | None = None,
                progress: Progress | None = None, **options: Any):
         """PDF report for a work order (or lot); audited. ``options`` go to build_work_order_report

@@ -22,6 +22,7 @@ def test_matrix_minimum_permissions():
     assert roles_with("users.manage") == (Role.ADMIN,)
     assert roles_with("retention.apply") == (Role.ADMIN,)
     assert roles_with("review.decide") == (Role.REVIEWER, Role.ADMIN)
+    assert roles_with("review.ok_parts") == (Role.REVIEWER, Role.ADMIN)  # QA corrects escapes
     assert roles_with("inspect") == (Role.OPERATOR, Role.REVIEWER, Role.ADMIN)
     admin = User("root", "R", Role.ADMIN)
     assert all(allowed(admin, p) for p in PERMISSIONS)

@@ -139,7 +139,7 @@ def test_reviewer_signs_a_rejection_by_keyboard(qtbot, window):
                                      if "reject" in {d.value for d in c.decisions}]
     assert facade.get(first.id).verdict.kind == verdict_before  # the machine verdict stays
     assert review.sign_dialog.password.text() == ""  # never kept
-    assert review.table.item(0, review.table.columnCount() - 1).text() == "reject"
+    assert review.table.item(0, review.table.columnCount() - 1).text() == "reject → NG"
     assert review.table.currentRow() == 1  # on to the next part
     assert "signed" in review.detail.sign_result.text()
     assert review.detail.decision is None and review.detail.reason_code() == ""  # the next part starts empty

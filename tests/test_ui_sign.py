@@ -206,3 +206,69 @@ def test_keys_in_the_reason_box_and_comment_belong_to_them(qtbot, window):
         qtbot.keyClick(review.table, Qt.Key.Key_J)
     assert review.table.currentRow() == row + 1
     assert d.decision is None and d.comment.text() == ""  # and the new part's form is empty
+
+
+def test_a_reviewer_pulls_any_part_into_review_through_the_facade(synthetic_data, tmp_path):
+    from inspector.pipeline import Inspector
+    from inspector.settings import Settings
+    from inspector.trace import Audit, PermissionDenied
+
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_data, data)
+    with Inspector(Settings(data_dir=data, device="cpu")) as facade:
+        ok = facade.query(verdicts=["OK"], newest_first=False)[0]
+        with pytest.raises(PermissionDenied, match="sign in first"):
+            facade.pull_for_review(ok.frame_name)
+        facade.sign_in("olaf", PASSWORDS["olaf"])
+        with pytest.raises(PermissionDenied, match="operator 'olaf' may not"):
+            facade.pull_for_review(ok.frame_name)
+        facade.sign_in("ann", PASSWORDS["ann"])
+        assert [i.id for i in facade.pull_for_review(ok.frame_name)] == [ok.id]
+        assert facade.pull_for_review(ok.frame_name.upper())[0].id == ok.id  # names match case-insensitively
+        assert facade.pull_for_review(ok.id[:8])[0].id == ok.id
+        assert facade.pull_for_review(ok.id)[0].id == ok.id
+        assert len(facade.pull_for_review(".png")) > 1 and facade.pull_for_review("no-such-part") == []
+        events = Audit(facade.store).events(action="review.pulled")
+        assert events[0].actor == "ann" and events[0].entity_id == ok.id
+        assert events[0].after["query"] == ok.frame_name and events[0].after["machine_verdicts"] == ["OK"]
+        # a reviewer may now disposition a part the machine passed
+        preview = facade.review_preview(ok.id, "reject", "OVER-LIMIT", "crack at the hole", username="ann")
+        assert preview.machine_verdict == "OK" and preview.frame_name == ok.frame_name
+        rv = facade.review(ok.id, "reject", "OVER-LIMIT", "crack at the hole", username="ann",
+                           password=PASSWORDS["ann"], meaning=preview.meaning)
+        assert rv.signature_meaning == preview.meaning and facade.get(ok.id).verdict.kind.value == "OK"
+
+
+def test_qe_finds_a_machine_ok_part_by_name_and_rejects_it(qtbot, window):
+    from inspector.reports.final import final_verdict
+
+    facade = window.facade
+    review = open_queue(qtbot, window)
+    assert all(r.verdict.kind.value != "OK" for r in review.rows)
+    with qtbot.waitSignal(review.loaded, timeout=30_000) as loaded:
+        review.f_verdict.setCurrentText("OK")
+    assert loaded.args[0] == len(facade.query(verdicts=["OK"])) > 0
+    with qtbot.waitSignal(review.loaded, timeout=30_000) as loaded:
+        review.f_verdict.setCurrentText("all")
+    assert loaded.args[0] == len(facade.query())
+
+    ok = facade.query(verdicts=["OK"], newest_first=False)[-1]
+    qtbot.keyClick(review, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.focusWidget() is review.f_find
+    qtbot.keyClicks(review.f_find, ok.frame_name)
+    qtbot.keyClick(review.f_find, Qt.Key.Key_Return)  # pulling a part is audited: it needs a sign-in
+    qtbot.waitUntil(lambda: "sign in first" in window.status_label.text(), timeout=30_000)
+    facade.sign_in("ann", PASSWORDS["ann"])
+    with qtbot.waitSignal(review.loaded, timeout=30_000) as loaded:
+        qtbot.keyClick(review.f_find, Qt.Key.Key_Return)
+    assert loaded.args[0] == 1 and review.current().id == ok.id
+    qtbot.waitUntil(lambda: review.detail.shown_id == ok.id, timeout=30_000)
+    fill_form(qtbot, review, "R", 1, "crack found at final assembly", "ann")
+    dlg = dialog_of(qtbot, review)
+    assert dlg.summary()["machine"] == "OK" and dlg.summary()["part"] == ok.frame_name
+    with qtbot.waitSignal(review.signed, timeout=60_000):
+        qtbot.keyClicks(dlg.password, PASSWORDS["ann"])
+        qtbot.keyClick(dlg.password, Qt.Key.Key_Return)
+    fv = final_verdict(facade.get(ok.id), facade.reviews(ok.id))
+    assert fv.kind.value == "NG" and fv.machine.value == "OK"
+    assert review.table.item(0, review.table.columnCount() - 1).text() == "reject → NG"

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.domain import Inspection
+from inspector.reports.final import final_verdict
 from ui.images import shortcut
 from ui.keys import guard_inputs
 from ui.review_detail import DECISION_KEYS, DetailPanel
@@ -37,6 +38,9 @@ from ui.workers import Task, TaskRunner
 
 COLUMNS = ("inspected", "order", "lot", "image", "verdict", "clauses", "types", "review")
 DAYS = {"any date": None, "today": 1, "last 7 days": 7, "last 30 days": 30}
+# machine verdicts shown; "OK" and "all" let a quality engineer review parts the machine passed
+VERDICT_FILTERS: dict[str, list[str] | None] = {"NG + REVIEW": ["NG", "REVIEW"], "NG": ["NG"],
+                                                "REVIEW": ["REVIEW"], "OK": ["OK"], "all": None}
 
 
 class ReviewView(QWidget):
@@ -63,7 +67,7 @@ class ReviewView(QWidget):
         self.f_order.setMaximumWidth(220)
         self.f_lot.setMaximumWidth(220)
         self.f_verdict = QComboBox()
-        self.f_verdict.addItems(["NG + REVIEW", "NG", "REVIEW"])
+        self.f_verdict.addItems(list(VERDICT_FILTERS))
         self.f_type = QComboBox()
         self.f_type.setEditable(True)
         self.f_type.addItem("")
@@ -78,6 +82,11 @@ class ReviewView(QWidget):
         for w in (self.f_order, self.f_lot, self.f_verdict, self.f_type, self.f_days, self.f_open, refresh):
             filters.addWidget(w)
         filters.addStretch(1)
+        self.f_find = QLineEdit()
+        self.f_find.setPlaceholderText("any part: inspection id / image name  [Ctrl+F, Enter]")
+        self.f_find.setMinimumWidth(260)
+        self.f_find.returnPressed.connect(self.find_part)
+        filters.addWidget(self.f_find)
         for edit in (self.f_order, self.f_lot):
             edit.returnPressed.connect(self.refresh)
         for combo in (self.f_verdict, self.f_days):
@@ -103,6 +112,7 @@ class ReviewView(QWidget):
         lay.addWidget(self.split, 1)
 
         shortcut(self, "F5", self.refresh)
+        shortcut(self, "Ctrl+F", self.f_find.setFocus)
         for seq in ("Down", "J"):
             shortcut(self, seq, self.next_part)
         for seq in ("Up", "K"):
@@ -143,7 +153,7 @@ class ReviewView(QWidget):
         verdict = self.f_verdict.currentText()
         days = DAYS.get(self.f_days.currentText())
         return {"order_id": self.f_order.text().strip() or None, "lot": self.f_lot.text().strip() or None,
-                "verdicts": ["NG", "REVIEW"] if "+" in verdict else [verdict],
+                "verdicts": VERDICT_FILTERS.get(verdict, ["NG", "REVIEW"]),
                 "defect_type": self.f_type.currentText().strip() or None,
                 "since": datetime.now().astimezone() - timedelta(days=days) if days else None,
                 "unreviewed_only": self.f_open.isChecked(), "limit": 1000}
@@ -151,25 +161,38 @@ class ReviewView(QWidget):
     @Slot()
     def refresh(self, *_args) -> Task:
         filters, facade = self.filters(), self.facade
+        return self._load(lambda: facade.query(**filters), "review queue")
+
+    @Slot()
+    def find_part(self) -> Task | None:
+        """Pull any part (a machine-OK one too) into the queue by id or image name (audited)."""
+        text, facade = self.f_find.text().strip(), self.facade
+        if not text:
+            return None
+        order = self.f_order.text().strip() or None
+        return self._load(lambda: facade.pull_for_review(text, order_id=order), f"find {text!r}")
+
+    def _load(self, rows_fn, what: str) -> Task:
+        facade = self.facade
 
         def load(task: Task):
-            rows = facade.query(**filters)
+            rows = rows_fn()
             codes = facade.reason_codes()
             reviewed = {}
             for r in rows:
                 rv = facade.reviews(r.id)
                 if rv:
-                    reviewed[r.id] = rv[-1].decision.value
-            return rows, codes, reviewed
+                    reviewed[r.id] = review_cell(r, rv)
+            return rows, codes, reviewed, what
 
-        task = Task(load, "review queue")
+        task = Task(load, what)
         task.signals.result.connect(self.on_loaded)
         task.signals.error.connect(self.on_error)
         return self.tasks.start("review-load", task)
 
     @Slot(object)
     def on_loaded(self, payload) -> None:
-        rows, codes, reviewed = payload
+        rows, codes, reviewed, what = payload
         keep = self.current().id if self.current() is not None else None
         self.rows, self.reviewed = rows, reviewed
         self.detail.set_reason_codes(codes)
@@ -183,7 +206,7 @@ class ReviewView(QWidget):
                 self.table.setItem(i, j, QTableWidgetItem(v))
         self.table.blockSignals(False)
         self.table.resizeColumnsToContents()
-        self.status.emit(f"review queue: {len(rows)} parts")
+        self.status.emit(f"{what}: {len(rows)} parts")
         self.loaded.emit(len(rows))
         if rows:
             ids = [r.id for r in rows]
@@ -330,8 +353,8 @@ class ReviewView(QWidget):
         if review.inspection_id in ids:
             row = ids.index(review.inspection_id)
             name = self.rows[row].frame_name or name
-            self.reviewed[review.inspection_id] = review.decision.value
-            self.table.setItem(row, COLUMNS.index("review"), QTableWidgetItem(review.decision.value))
+            self.reviewed[review.inspection_id] = review_cell(self.rows[row], [review])
+            self.table.setItem(row, COLUMNS.index("review"), QTableWidgetItem(review_cell(self.rows[row], [review])))
             if self.detail.shown_id == review.inspection_id:
                 self.detail.add_history(review)
         self.status.emit(f"{review.decision.value} signed by {review.reviewer} for {name}")
@@ -354,4 +377,10 @@ class ReviewView(QWidget):
         self.status.emit(message)
 
 
-__all__ = ["ReviewView", "DECISION_KEYS"]
+def review_cell(insp: Inspection, reviews) -> str:
+    """The queue's review column: latest decision and the final verdict it gives, e.g. 'reject → NG'."""
+    fv = final_verdict(insp, reviews)
+    return "" if fv.disposition is None else f"{fv.disposition.decision.value} → {fv.kind.value}"
+
+
+__all__ = ["ReviewView", "DECISION_KEYS", "review_cell"]

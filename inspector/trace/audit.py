@@ -29,6 +29,7 @@ ACTIONS: dict[str, str] = {
     "model.taught": "part",
     "threshold.changed": "part",
     "review.decided": "inspection",
+    "review.pulled": "inspection",
     "user.created": "user",
     "user.role_changed": "user",
     "user.password_changed": "user",

@@ -26,7 +26,10 @@ PERMISSIONS: dict[str, str] = {
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.OPERATOR: frozenset({"inspect", "report"}),
-    Role.REVIEWER: frozenset({"inspect", "teach", "review.decide", "audit.verify", "export", "report"}),
+    # a reviewer (quality engineer) may also disposition a part the machine passed: escapes found
+    # downstream must be correctable by QA, not only by an admin
+    Role.REVIEWER: frozenset({"inspect", "teach", "review.decide", "review.ok_parts", "audit.verify", "export",
+                              "report"}),
     Role.ADMIN: frozenset(PERMISSIONS),
 }
 

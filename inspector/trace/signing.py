@@ -91,7 +91,7 @@ def sign_review(store: Any, inspection_id: str, decision: str | Decision, reason
 
     Re-authenticates ``username``/``password`` (``AuthError``, lockout as for any sign-in),
     requires ``review.decide`` (``PermissionDenied``: operators are refused), and for a part
-    the machine passed (OK) also ``review.ok_parts`` (admins). ``decision``: accept, reject or
+    the machine passed (OK) also ``review.ok_parts`` (reviewers and admins). ``decision``: accept, reject or
     rework; ``reason_code``: an active code that justifies that decision (``ReviewError``
     lists the valid ones). ``meaning`` defaults to e.g. "Rejected by Ann Smith (reviewer):
     scrap per reason OVER-LIMIT". Raises ``NotFoundError`` for an unknown inspection.
