@@ -317,6 +317,8 @@ class ReviewView(QWidget):
             self.detail.set_result("the selected part changed; nothing signed", error=True)
             return
         self.detail.set_result("")
+        if self.sign_dialog is not None:
+            self.sign_dialog.deleteLater()  # one dialog at a time; the old one is done
         self.sign_dialog = SignDialog(preview, self)
         self.sign_dialog.confirmed.connect(self.on_confirmed)
         self.sign_dialog.rejected.connect(self.on_sign_cancelled)
