@@ -77,7 +77,13 @@ class Zone:
     unit: str = "mm"
     label: str = ""  # a descriptive name, e.g. "sealing face"
 
+    @property
+    def defined(self) -> bool:  # False: named by the spec, not drawn yet (no geometry)
+        return self.box[2] > self.box[0] and self.box[3] > self.box[1]
+
     def to_px(self, width: int, height: int, pixel_size_mm: float | None) -> tuple[int, int, int, int]:
+        if not self.defined:
+            raise ValueError(f"zone {self.name!r} not drawn yet")
         x0, y0, x1, y1 = self.box
         if self.unit == "%":
             sx, sy = width / 100.0, height / 100.0
@@ -117,6 +123,10 @@ class SpecClause:
     zone_mode: str = "anywhere"
     severity: str = "major"  # critical|major|minor
     note: str = ""
+    catch_all: bool = False  # "no other defects": covers only findings no other clause names
+    count_per: str = "part"  # part|image|panel|frame, or area/length per count_base mm²/mm
+    count_base: float | None = None
+    flags: tuple[str, ...] = ()  # doubts a person should clear, e.g. a word not in the vocabulary
 
 
 @dataclass(frozen=True)
@@ -381,11 +391,9 @@ def finding_from_data(d: dict[str, Any]) -> Finding:
 
 
 def verdict_from_data(d: dict[str, Any]) -> Verdict:
-    checks = tuple(
-        ClauseCheck(**{**c, "outcome": Outcome(c["outcome"])}) for c in d.get("checks", ())
-    )
+    checks = tuple(ClauseCheck(**{**c, "outcome": Outcome(c["outcome"])}) for c in d.get("checks", ()))
     return Verdict(kind=VerdictKind(d["kind"]), checks=checks, reasons=tuple(d.get("reasons", ())))
 
 
 def clause_from_data(d: dict[str, Any]) -> SpecClause:
-    return SpecClause(**{**d, "type_words": tuple(d.get("type_words", ()))})
+    return SpecClause(**{**d, **{k: tuple(d.get(k, ())) for k in ("type_words", "flags")}})

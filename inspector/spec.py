@@ -18,123 +18,77 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from inspector.domain import ClauseCheck, Finding, Outcome, SpecClause, Verdict, VerdictKind, WorkOrder
+from inspector.spec_support import NEG as _NEG
+from inspector.spec_support import SYM as _SYM
+from inspector.spec_support import JudgeBase, extent_text, image_extent, per_text
+from inspector.spec_support import digits as _digits
+from inspector.spec_support import fmt as _fmt
+from inspector.spec_support import passes as _passes
+from inspector.spec_support import scope as _scope
 from inspector.workorder.vocabulary import GENERIC_TYPE, canonical_type
 
 _SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2}
-_SYM = {"<=": "≤", "<": "<", ">=": "≥", ">": ">", "==": "="}
-_NEG = {"<=": ">", "<": "≥", ">=": "<", ">": "≤", "==": "≠"}
 _MEASURE_WORD = {"length": " long", "width": " wide", "depth": " deep", "diameter": " diameter", "area": ""}
 
 
-def _passes(value: float, comparison: str | None, limit: float | None) -> bool:
-    if comparison is None or limit is None:
-        return True
-    eps = 1e-9 * max(1.0, abs(limit))
-    return {
-        "<=": value <= limit + eps,
-        "<": value < limit - eps,
-        ">=": value >= limit - eps,
-        ">": value > limit + eps,
-        "==": abs(value - limit) <= eps,
-    }.get(comparison, False)
+class _Judge(JudgeBase):
+    """The rules of judging, applied to one part's findings (see :func:`judge`)."""
 
-
-def _digits(limit: float | None) -> int:
-    if limit is None:
-        return 2
-    text = f"{limit:.6f}".rstrip("0")
-    decimals = len(text.split(".")[1]) if "." in text else 0
-    return max(2, min(4, decimals))
-
-
-def _fmt(value: float, unit: str | None, digits: int) -> str:
-    if unit == "count":
-        return f"{value:g}"
-    return f"{value:.{digits}f} {'mm²' if unit == 'mm2' else unit or ''}".rstrip()
-
-
-def _scope(c: SpecClause) -> str:
-    if c.zone_mode == "anywhere" or not c.zone:
-        return ""
-    return f" {'in' if c.zone_mode == 'inside' else c.zone_mode} zone {c.zone}"
-
-
-class _Judge:
-    def __init__(self, findings: Sequence[Finding], wo: WorkOrder, type_min: float) -> None:
-        self.findings = list(findings)
-        self.wo = wo
-        self.oid = wo.order_id
-        self.type_min = type_min
-        self.rules = [c for c in wo.clauses if c.checkable]
-        self.remarks = [c for c in wo.clauses if not c.checkable and c.defect_type]
-        self.order = {c.id: i for i, c in enumerate(wo.clauses)}
-        self.types = [canonical_type(f.defect_type or "unknown") or "unknown" for f in self.findings]
-        self.checks: list[tuple[ClauseCheck, SpecClause | None]] = []
-        self.exercised: set[str] = set()
-
-    # -- helpers -----------------------------------------------------------------------
-
-    def zone_known(self, c: SpecClause) -> bool:
-        """Can the model have placed findings in this clause's zone?"""
-        if c.zone_mode == "anywhere" or not c.zone:
-            return True
-        try:
-            z = self.wo.zone(c.zone)
-        except KeyError:
-            return False
-        return z.unit != "mm" or bool(self.wo.pixel_size_mm)
-
-    def in_scope(self, c: SpecClause, i: int) -> bool:
-        if c.zone_mode == "anywhere" or not c.zone:
-            return True
-        inside = c.zone.casefold() in {z.casefold() for z in self.findings[i].region.zones}
-        return inside if c.zone_mode == "inside" else not inside
-
-    def matches(self, c: SpecClause, i: int) -> bool:
-        return c.defect_type == self.types[i] or c.defect_type == GENERIC_TYPE
-
-    def doubt(self, i: int) -> str:
-        """Why finding i cannot decide NG on its own ('' when it can)."""
+    def fails_as(self, i: int, t: str) -> SpecClause | None:
+        """The clause that rejects finding i if its type is ``t`` (None: it would not surely be NG)."""
         f = self.findings[i]
-        why = []
-        if f.uncertain:
-            why.append(f"uncertain detection (score {f.region.score:.2f} of threshold)")
-        if f.type_uncertain or f.type_score < self.type_min:
-            alts = (
-                ", ".join(f"{t} {s:.2f}" for t, s in f.type_candidates[:3])
-                or f"{self.types[i]} {f.type_score:.2f}"
+        named = False
+        for c in self.rules:
+            if c.defect_type not in (t, GENERIC_TYPE):
+                continue
+            named = named or c.defect_type == t
+            if not self.zone_known(c) or not self.in_scope(c, i):
+                continue
+            if c.measure == "count":
+                if not _passes(1, c.comparison, c.limit):
+                    return c
+                continue
+            value = f.measure(c.measure or "")
+            if value is not None and not _passes(value, c.comparison, c.limit):
+                return c
+        if not named and t not in [c.defect_type for c in self.remarks] and self.catch_alls:
+            return self.catch_alls[0]
+        return None
+
+    def sure_type_doubt(self, i: int) -> bool:
+        """A surely detected finding of uncertain type: NG when every candidate type is NG, or by a catch-all."""
+        if self.findings[i].uncertain or not self.type_doubt(i):
+            return False
+        f, top = self.findings[i], self.types[i]
+        cands = list(dict.fromkeys([top] + [canonical_type(t) or "unknown" for t, _ in f.type_candidates]))
+        verdicts = [self.fails_as(i, t) for t in cands]
+        if len(cands) > 1 and all(verdicts):  # without alternatives the type could be anything
+            c = verdicts[0]
+            ids = ", ".join(dict.fromkeys(v.id for v in verdicts if v))
+            self.add(
+                c,
+                Outcome.FAIL,
+                f"{self.tag(c)}: defect of uncertain type ({self.alts(i)}) found; "
+                f"rejected whichever it is ({ids})",
+                i,
             )
-            why.append(f"defect type uncertain ({alts})")
-        return "; ".join(why)
-
-    def add(
-        self,
-        c: SpecClause | None,
-        outcome: Outcome,
-        reason: str,
-        i: int | None = None,
-        measured: float | None = None,
-    ) -> None:
-        check = ClauseCheck(
-            clause_id=c.id if c else "",
-            outcome=outcome,
-            finding_index=i,
-            measure=c.measure if c else None,
-            measured=measured,
-            limit=c.limit if c else None,
-            unit=c.unit if c else None,
-            reason=reason,
-        )
-        self.checks.append((check, c))
-        if c is not None:
-            self.exercised.add(c.id)
-
-    def tag(self, c: SpecClause | None) -> str:
-        return f"{self.oid} {c.id}" if c else self.oid
+            return True
+        if self.catch_alls:
+            c = self.catch_alls[0]
+            self.add(
+                c,
+                Outcome.FAIL,
+                f"{self.tag(c)}: defect of uncertain type ({self.alts(i)}) found; no other defects permitted",
+                i,
+            )
+            return True
+        return False
 
     # -- checks ------------------------------------------------------------------------
 
     def check_finding(self, i: int) -> None:
+        if self.sure_type_doubt(i):
+            return
         t, doubt = self.types[i], self.doubt(i)
         typed = [c for c in self.rules if self.matches(c, i)]
         applicable = [c for c in typed if not self.zone_known(c) or self.in_scope(c, i)]
@@ -143,13 +97,7 @@ class _Judge:
         ]
         for c in applicable:
             if not self.zone_known(c):
-                self.add(
-                    c,
-                    Outcome.REVIEW,
-                    f"{self.tag(c)}: {t} found but zone {c.zone} cannot be located "
-                    "(zone not defined, or in mm without a pixel size)",
-                    i,
-                )
+                self.add(c, Outcome.REVIEW, f"{self.tag(c)}: {t} found; {self.unlocated(c)}", i)
             elif c.measure != "count":
                 self.check_size(c, i, doubt)
             elif not _passes(1, c.comparison, c.limit):  # a ban: one is already too many
@@ -183,6 +131,10 @@ class _Judge:
             return
         named = ", ".join(self.wo.vocabulary) or "no defect types"
         what = "unidentified defect found" if t == "unknown" else f"{t} found, a type the spec does not name"
+        if self.catch_alls and not self.findings[i].uncertain:
+            c = self.catch_alls[0]
+            self.add(c, Outcome.FAIL, f"{self.tag(c)}: {what}; no other defects permitted", i)
+            return
         self.add(
             None,
             Outcome.REVIEW,
@@ -238,8 +190,11 @@ class _Judge:
                 continue
             sure = [i for i in members if not self.doubt(i)]
             t = c.defect_type
-            where = _scope(c) or " per part"
+            where = _scope(c) + " " + per_text(c)
             lim = _fmt(c.limit or 0.0, "count", 0)
+            if c.count_per in ("area", "length"):
+                self.check_density(c, members, sure)
+                continue
             if not _passes(len(sure), c.comparison, c.limit):
                 self.add(
                     c,
@@ -268,8 +223,53 @@ class _Judge:
                     float(len(members)),
                 )
 
+    def check_density(self, c: SpecClause, members: list[int], sure: list[int]) -> None:
+        """A count per area or per length: the image's count scaled to the clause's unit."""
+        extent, why = image_extent(c, self.wo, self.image_size)
+        unit = per_text(c)
+        lim = _fmt(c.limit or 0.0, "count", 0)
+        if extent is None or not c.count_base:
+            self.add(
+                c,
+                Outcome.REVIEW,
+                f"{self.tag(c)}: {len(members)} {c.defect_type} findings; cannot count "
+                f"{unit} ({why}); limit {lim} {unit}{_scope(c)}",
+                None,
+                float(len(members)),
+            )
+            return
+        scale = c.count_base / extent
+        shown = f"{len(sure)} {c.defect_type} findings in {extent_text(c, extent)}"
+        if not _passes(len(sure) * scale, c.comparison, c.limit):
+            self.add(
+                c,
+                Outcome.FAIL,
+                f"{self.tag(c)}: {shown} = {len(sure) * scale:.1f} {unit} "
+                f"{_NEG[c.comparison or '<=']} {lim} allowed{_scope(c)}",
+                None,
+                len(sure) * scale,
+            )
+        elif not _passes(len(members) * scale, c.comparison, c.limit):
+            self.add(
+                c,
+                Outcome.REVIEW,
+                f"{self.tag(c)}: {len(members)} possible {c.defect_type} findings "
+                f"({len(members) - len(sure)} uncertain) = {len(members) * scale:.1f} {unit} > {lim} allowed",
+                None,
+                len(members) * scale,
+            )
+        else:
+            self.add(
+                c,
+                Outcome.PASS,
+                f"{self.tag(c)}: {shown} = {len(members) * scale:.1f} {unit} "
+                f"{_SYM[c.comparison or '<=']} {lim} allowed{_scope(c)}",
+                None,
+                len(members) * scale,
+            )
+
     def untouched(self) -> None:
-        for c in self.rules:
+        for c in self.rules + self.catch_alls:
             if c.id in self.exercised:
                 continue
             what = "defect" if c.defect_type == GENERIC_TYPE else c.defect_type
@@ -311,7 +311,13 @@ class _Judge:
         return (sev, self.order.get(k.clause_id, len(self.order)), idx)
 
 
-def judge(findings: Sequence[Finding], work_order: WorkOrder, *, type_min: float = 0.0) -> Verdict:
+def judge(
+    findings: Sequence[Finding],
+    work_order: WorkOrder,
+    *,
+    type_min: float = 0.0,
+    image_size: tuple[int, int] | None = None,
+) -> Verdict:
     """Judge one part's findings against a work order's clauses.
 
     Args:
@@ -319,6 +325,8 @@ def judge(findings: Sequence[Finding], work_order: WorkOrder, *, type_min: float
             work-order zones each region touches; touching a zone counts as inside it).
         work_order: the order whose clauses are applied.
         type_min: findings whose ``type_score`` is below this are treated as type-uncertain.
+        image_size: (width, height) of the image in px; counts per area or per length need it
+            (and the pixel size), else they go to REVIEW.
 
     Returns:
         Verdict with one ClauseCheck per (finding, clause) that applies, one part-level
@@ -327,4 +335,4 @@ def judge(findings: Sequence[Finding], work_order: WorkOrder, *, type_min: float
         REVIEW, most severe first), e.g. "WO-1234 §3: scratch 0.80 mm long > 0.50 mm allowed".
         Checks not tied to a clause (a type the spec does not name) have ``clause_id == ""``.
     """
-    return _Judge(findings, work_order, type_min).run()
+    return _Judge(findings, work_order, type_min, image_size).run()

@@ -301,10 +301,13 @@ def test_random_findings_verdicts_agree_with_their_checks(wo1001):
                 c.finding_index is None and c.measure == "count" for c in v.checks
             )
         if any(f.uncertain or f.type_uncertain for f in fs) and v.kind is VerdictKind.NG:
-            # NG can only come from findings that are not in doubt
+            # NG never comes from an uncertain detection; from an uncertain type only when every
+            # candidate type is rejected (the reason says so)
             fails = [c for c in v.checks if c.outcome is Outcome.FAIL]
+            assert all(c.finding_index is None or not fs[c.finding_index].uncertain for c in fails)
             assert all(
                 c.finding_index is None
-                or not (fs[c.finding_index].uncertain or fs[c.finding_index].type_uncertain)
+                or not fs[c.finding_index].type_uncertain
+                or "rejected whichever it is" in c.reason
                 for c in fails
             )

@@ -25,7 +25,6 @@ BAD = [
         "contradictory limits for scratch length: §4 allows up to 0.8 mm but §2 (line 6)",
     ),
     ("bad_unit.txt", 7, "unknown unit 'furlong' in 'scratches up to 2 furlong'"),
-    ("bad_zone_undefined.txt", 6, "zone 'B' is referenced but not defined (defined: A)"),
     ("bad_json_syntax.json", 5, "malformed JSON: Expecting ',' delimiter"),
     ("bad_yaml_syntax.yaml", 6, "malformed YAML"),
     ("bad_quantity.txt", 2, "quantity must be positive, got '-12'"),
@@ -48,7 +47,6 @@ def test_bad_fixture(name, line, problem):
 @pytest.mark.parametrize(
     "doc,problem",
     [
-        ("Order: X\n\n1. No cracks in zone A\n", "add a header line like 'Zone A: x 0-20 mm, y 0-10 mm'"),
         (
             "Order: X\n\n1. No cracks\n2. Cracks up to 0.2 mm\n",
             "contradictory rules for crack: §1 allows none",
@@ -67,6 +65,15 @@ def test_bad_text(doc, problem):
     with pytest.raises(WorkOrderError) as ei:
         parse_work_order(doc)
     assert problem in ei.value.problem
+
+
+def test_a_zone_named_but_not_defined_is_a_zone_to_draw_not_an_error():
+    wo = load_work_order(FIXTURES / "bad_zone_undefined.txt")
+    b = wo.zone("B")
+    assert not b.defined and wo.zone("A").defined
+    c = wo.clause("§2")
+    assert (c.checkable, c.zone, c.zone_mode) == (True, "B", "inside")
+    assert any("zone 'B' is not defined: draw it" in f for f in c.flags)
 
 
 def test_general_and_zone_rules_do_not_contradict():

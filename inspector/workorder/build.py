@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import string
 
-from inspector.domain import SpecClause, WorkOrder
-from inspector.workorder.errors import WorkOrderError
+from inspector.domain import SpecClause, WorkOrder, Zone
+from inspector.workorder.errors import Collector, WorkOrderError
 from inspector.workorder.raw import RawOrder
 from inspector.workorder.rules import ParseContext, parse_rules
 from inspector.workorder.units import parse_pixel_size, parse_quantity
@@ -32,38 +32,53 @@ def _pixel_size(raw: RawOrder) -> float | None:
     return parse_pixel_size(str(value), line=line)
 
 
-def build_work_order(raw: RawOrder, source_text: str) -> WorkOrder:
-    """Build and check the WorkOrder. Raises WorkOrderError with the line of the problem."""
+def build_work_order(raw: RawOrder, source_text: str, problems: Collector | None = None) -> WorkOrder:
+    """Build and check the WorkOrder.
+
+    Every problem is collected (``problems`` may hold some from reading already) and raised
+    together as one WorkOrderError, each with its line.
+    """
+    bad = problems or Collector()
+    for err in raw.problems:
+        bad.add(err)
+    order_id = ""
     if "order" not in raw.fields or not _text_field(raw, "order"):
         line = raw.fields.get("order", ("", None))[1]
         hint = "a line 'Order: WO-1234'" if raw.fmt == "text" else "a key 'order: WO-1234'"
-        raise WorkOrderError(f"no order id (add {hint})", line=line)
-    order_id = _text_field(raw, "order")
-    if not _ORDER_ID_RE.match(order_id):
-        raise WorkOrderError(
-            f"order id {order_id!r} has characters other than letters, digits and . - / # :",
-            line=raw.fields["order"][1],
-        )
+        bad.add(WorkOrderError(f"no order id (add {hint})", line=line))
+    else:
+        order_id = _text_field(raw, "order")
+        if not _ORDER_ID_RE.match(order_id):
+            bad.add(
+                WorkOrderError(
+                    f"order id {order_id!r} has characters other than letters, digits and . - / # :",
+                    line=raw.fields["order"][1],
+                )
+            )
     quantity = None
     if "quantity" in raw.fields:
         value, line = raw.fields["quantity"]
-        quantity = parse_quantity(str(value), line=line)
-    pixel = _pixel_size(raw)
-    check_unique(raw.zones)
+        quantity = _try(bad, lambda: parse_quantity(str(value), line=line))
+    pixel = _try(bad, lambda: _pixel_size(raw))
+    _try(bad, lambda: check_unique(raw.zones))
     for zd in raw.zones:
-        if zd.zone.unit == "mm" and not pixel:
-            raise WorkOrderError(
-                f"zone {zd.zone.name!r} is in mm but the work order has no pixel size "
-                "(add 'Pixel size: 0.05 mm/px', or give the zone in px or %)",
-                line=zd.line,
+        if zd.zone.unit == "mm" and not pixel and "pixel_size" not in raw.fields:
+            bad.add(
+                WorkOrderError(
+                    f"zone {zd.zone.name!r} is in mm but the work order has no pixel size "
+                    "(add 'Pixel size: 0.05 mm/px', or give the zone in px or %)",
+                    line=zd.line,
+                )
             )
     ctx_zones = {zd.zone.name.lower(): zd.zone.name for zd in raw.zones}
     labels = {zd.label.lower(): zd.zone.name for zd in raw.zones if zd.label}
+    undrawn: dict[str, str] = {}
     if not raw.items:
         hint = "after the header, e.g. '1. No cracks.'" if raw.fmt == "text" else "under 'spec:'"
-        raise WorkOrderError(f"no spec clauses (write the acceptance rules {hint})")
+        bad.add(WorkOrderError(f"no spec clauses (write the acceptance rules {hint})"))
     if len(raw.items) > MAX_CLAUSES:
-        raise WorkOrderError(f"{len(raw.items)} spec clauses; at most {MAX_CLAUSES} are accepted")
+        bad.add(WorkOrderError(f"{len(raw.items)} spec clauses; at most {MAX_CLAUSES} are accepted"))
+        raw.items = raw.items[:MAX_CLAUSES]
     clauses: list[SpecClause] = []
     ids: dict[str, int | None] = {}
     written = {int(it.number.split(".")[0]) for it in raw.items if it.number}
@@ -79,18 +94,27 @@ def build_work_order(raw: RawOrder, source_text: str) -> WorkOrder:
             base = f"§{number}"
         last = max(last, number)
         if base in ids:
-            raise WorkOrderError(
-                f"clause {base} is numbered twice (first on line {ids[base]})", line=item.line
+            bad.add(
+                WorkOrderError(f"clause {base} is numbered twice (first on line {ids[base]})", line=item.line)
             )
+            continue
         ids[base] = item.line
         if len(item.text) > MAX_CLAUSE_CHARS:
-            raise WorkOrderError(
-                f"clause {base} is {len(item.text)} characters long; split it (at most {MAX_CLAUSE_CHARS})",
-                line=item.line,
+            bad.add(
+                WorkOrderError(
+                    f"clause {base} is {len(item.text)} characters long; split it (at most {MAX_CLAUSE_CHARS})",
+                    line=item.line,
+                )
             )
-        ctx = ParseContext(ctx_zones, labels, pixel, item.line)
-        drafts = parse_rules(item.text, ctx, severity=item.severity, zone=item.zone, zone_mode=item.zone_mode)
-        for k, d in enumerate(drafts):
+            continue
+        ctx = ParseContext(ctx_zones, labels, pixel, item.line, undrawn)
+        drafts = _try(
+            bad,
+            lambda item=item, ctx=ctx: parse_rules(
+                item.text, ctx, severity=item.severity, zone=item.zone, zone_mode=item.zone_mode
+            ),
+        )
+        for k, d in enumerate(drafts or ()):
             cid = base if len(drafts) == 1 else base + _suffix(k)
             clauses.append(
                 SpecClause(
@@ -110,9 +134,16 @@ def build_work_order(raw: RawOrder, source_text: str) -> WorkOrder:
                     zone_mode=d.zone_mode,
                     severity=d.severity,
                     note=d.note,
+                    catch_all=d.catch_all,
+                    count_per=d.count_per,
+                    count_base=d.count_base,
+                    flags=d.flags,
                 )
             )
-    check_consistency(clauses)
+    for err in check_consistency(clauses):
+        bad.add(err)
+    bad.raise_if_any()
+    to_draw = tuple(Zone(name=name, box=(0.0, 0.0, 0.0, 0.0), unit="%") for name in undrawn.values())
     return WorkOrder(
         order_id=order_id,
         part_number=_text_field(raw, "part"),
@@ -122,11 +153,20 @@ def build_work_order(raw: RawOrder, source_text: str) -> WorkOrder:
         customer=_text_field(raw, "customer"),
         revision=_text_field(raw, "revision"),
         clauses=tuple(clauses),
-        zones=tuple(zd.zone for zd in raw.zones),
+        zones=tuple(zd.zone for zd in raw.zones) + to_draw,
         header=dict(raw.header),
         source_text=source_text,
         source_format=raw.fmt,
     )
+
+
+def _try(bad: Collector, fn):
+    """``fn()``, or None after collecting its WorkOrderError."""
+    try:
+        return fn()
+    except WorkOrderError as err:
+        bad.add(err)
+        return None
 
 
 def _suffix(k: int) -> str:
@@ -150,22 +190,32 @@ def _covers(ban: SpecClause, other: SpecClause) -> bool:
     return ban.zone_mode == other.zone_mode and (ban.zone or "").lower() == (other.zone or "").lower()
 
 
-def check_consistency(clauses: list[SpecClause]) -> None:
-    """Reject contradictory rules: two limits for the same type + measure + zone, or a ban
-    of a type where another clause allows some of it (e.g. 'no cracks' and 'cracks up to 0.2 mm')."""
-    rules = [c for c in clauses if c.checkable]
+def check_consistency(clauses: list[SpecClause]) -> list[WorkOrderError]:
+    """Contradictory rules: two limits for the same type + measure + zone + count unit, or a ban
+    of a type where another clause allows some of it (e.g. 'no cracks' and 'cracks up to 0.2 mm').
+    Catch-all clauses ("no other defects") contradict nothing: they cover what the others do not."""
+    out: list[WorkOrderError] = []
+    rules = [c for c in clauses if c.checkable and not c.catch_all]
     seen: dict[tuple, SpecClause] = {}
     for c in rules:
-        key = (c.defect_type, c.measure, c.zone_mode if c.zone else "anywhere", (c.zone or "").lower())
+        key = (
+            c.defect_type,
+            c.measure,
+            c.zone_mode if c.zone else "anywhere",
+            (c.zone or "").lower(),
+            (c.count_per, c.count_base) if c.measure == "count" and c.limit else None,
+        )
         old = seen.get(key)
         if old is None:
             seen[key] = c
             continue
         if (old.comparison, old.limit) != (c.comparison, c.limit):
-            raise WorkOrderError(
-                f"contradictory limits for {c.defect_type} {c.measure}{_scope(c)}: {c.id} allows "
-                f"{_said(c)} but {old.id} (line {old.line}) allows {_said(old)}",
-                line=c.line or None,
+            out.append(
+                WorkOrderError(
+                    f"contradictory limits for {c.defect_type} {c.measure}{_scope(c)}: {c.id} allows "
+                    f"{_said(c)} but {old.id} (line {old.line}) allows {_said(old)}",
+                    line=c.line or None,
+                )
             )
     by_type: dict[str | None, list[SpecClause]] = {}
     for c in rules:
@@ -178,12 +228,15 @@ def check_consistency(clauses: list[SpecClause]) -> None:
                 if _covers(ban, other):
                     second = other if (ban.line, ban.id) <= (other.line, other.id) else ban
                     first = ban if second is other else other
-                    raise WorkOrderError(
-                        f"contradictory rules for {ban.defect_type}: {ban.id} allows none{_scope(ban)} but "
-                        f"{other.id} allows {_said(other)}{_scope(other)}"
-                        + (f" (line {first.line})" if first.line and first.line != second.line else ""),
-                        line=second.line or None,
+                    out.append(
+                        WorkOrderError(
+                            f"contradictory rules for {ban.defect_type}: {ban.id} allows none{_scope(ban)} but "
+                            f"{other.id} allows {_said(other)}{_scope(other)}"
+                            + (f" (line {first.line})" if first.line and first.line != second.line else ""),
+                            line=second.line or None,
+                        )
                     )
+    return out
 
 
 def _said(c: SpecClause) -> str:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from inspector.workorder.units import FOREIGN_UNITS, NUM, UNIT, parse_number, unit_kind
-from inspector.workorder.vocabulary import MEASURE_WORD_RE, is_known_form
+from inspector.workorder.vocabulary import MEASURE_WORD_RE, find_known_types, is_known_form
 
 _B = r"(?<![\w])"  # word start
 # (regex, side, op) -- side 'a' allowed, 'f' forbidden; op is the comparator as written
@@ -130,13 +130,57 @@ def _check_unitless(text: str, value_text: str, end: int, type_words: set[str]) 
         raise LimitProblem(f"{value_text!r} is not a number") from exc
     if word and word not in _NOT_UNITS and not is_known_form(word) and word not in type_words:
         after = re.match(r"\s*[A-Za-z\u00b5\u03bc\"'°]+\s+([A-Za-z-]+)", text[end:])
-        followed_by_type = after is not None and (
-            is_known_form(after.group(1)) or after.group(1).lower() in type_words
-        )
-        if not followed_by_type:
+        rest = text[end:].lstrip()
+        followed_by_type = (
+            after is not None and (is_known_form(after.group(1)) or after.group(1).lower() in type_words)
+        ) or any(s == 0 for s, _, _, _ in find_known_types(rest))
+        if not followed_by_type and type_words:  # 'at most 2 whiskers' with no other type: the counted noun
             raise LimitProblem(f"unknown unit {nxt.group(1)!r}")
     if value != int(value):
         raise LimitProblem(f"limit {value_text.strip()!r} has no unit (write e.g. '{value_text.strip()} mm')")
+
+
+_NEGATIVE_RE = re.compile(r"(?:^|(?<=[\s(:=<>≤≥]))[-−–]\s*(?=\d|[.,]\d)")
+_NONFINITE_RE = re.compile(
+    rf"(?<![\w])(?P<v>nan|inf(?:inity)?|∞)(?![\w])(?=\s*(?:{UNIT}|$|[.;,)]))|"
+    r"(?:<=|≤|<|at\s+most|up\s+to|max(?:imum)?\.?|not\s+more\s+than|exceed(?:ing)?)\s*(?P<w>nan|inf(?:inity)?|∞)(?![\w])",
+    re.IGNORECASE,
+)
+#: Limits beyond these are typing mistakes, not specs: 10 m, 100 m², a million defects.
+MAX_LENGTH_MM = 10_000.0
+MAX_AREA_MM2 = 1e8
+MAX_COUNT = 1e6
+_MAX_DIGITS = 12
+
+
+def check_numbers(text: str) -> None:
+    """Refuse negative, non-finite and absurdly long numbers in a segment (raises LimitProblem)."""
+    for m in _NEGATIVE_RE.finditer(text):
+        before = text[: m.start()].rstrip()
+        if before and before[-1].isdigit():
+            continue  # a range '0.1 - 0.5 mm'
+        num = re.match(rf"{NUM}(?:\s*{UNIT}(?![a-z]))?", text[m.end() :], re.IGNORECASE)
+        rule_word = re.search(r"(?:[:<≤=]|\b(?:most|to|max|maximum|than|exceed))\s*$", before, re.I)
+        has_unit = num is not None and num.group(0) != re.match(NUM, num.group(0)).group(0)
+        if not (rule_word or has_unit):
+            continue  # '-20 °C' in an instruction
+        shown = (m.group(0) + (num.group(0) if num else "")).strip()
+        raise LimitProblem(f"negative limit {shown!r}: sizes and counts are never below zero")
+    m = _NONFINITE_RE.search(text)
+    if m:
+        raise LimitProblem(f"{(m.group('v') or m.group('w'))!r} is not a number")
+    for m in re.finditer(r"\d[\d.,]*", text):
+        digits = sum(ch.isdigit() for ch in m.group(0))
+        if digits > _MAX_DIGITS:
+            raise LimitProblem(f"a {digits}-digit number is not a limit (check {m.group(0)[:16]}...)")
+
+
+def check_magnitude(value: float, unit: str, written: str) -> None:
+    """Refuse a converted limit no part can have (raises LimitProblem)."""
+    top = {"mm": MAX_LENGTH_MM, "mm2": MAX_AREA_MM2, "count": MAX_COUNT}.get(unit)
+    if top is not None and value > top:
+        what = {"mm": "10 m", "mm2": "100 m²", "count": "a million"}[unit]
+        raise LimitProblem(f"limit {written!r} is absurdly large (more than {what}); check the number")
 
 
 def find_limits(text: str, type_words: set[str]) -> list[Limit]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import stat
 from pathlib import Path
 
 from inspector.domain import WorkOrder
@@ -13,6 +14,8 @@ from inspector.workorder.text_format import read_text
 
 #: Work orders larger than this are refused (a spec is a page, not a megabyte).
 MAX_BYTES = 2_000_000
+#: Lines longer than this are refused (a sentence is a line; a minified JSON order fits easily).
+MAX_LINE_CHARS = 20_000
 _EXT_FORMAT = {
     ".txt": "text",
     ".wo": "text",
@@ -116,8 +119,16 @@ def parse_work_order(text: str | bytes, fmt: str = "auto", source_name: str = "<
             raise WorkOrderError(
                 f"control character U+{ord(bad.group()):04X}: binary data, not a text work order", line=line
             )
+        if len(text) > MAX_BYTES:
+            raise WorkOrderError(f"the work order is {len(text):,} characters; at most {MAX_BYTES:,}")
         if kind == "auto":
             kind = sniff_format(text)
+        for lineno, line_text in enumerate(text.split("\n") if kind == "text" else (), 1):
+            if len(line_text) > MAX_LINE_CHARS:
+                raise WorkOrderError(
+                    f"line is {len(line_text):,} characters long; at most {MAX_LINE_CHARS:,}",
+                    line=lineno,
+                )
         if kind == "json":
             raw = read_json(text)
         elif kind == "yaml":
@@ -138,12 +149,21 @@ def load_work_order(path: str | Path) -> WorkOrder:
     """
     p = Path(path)
     try:
-        size = p.stat().st_size
-        if size > MAX_BYTES:
+        st = p.stat()
+        if not stat.S_ISREG(st.st_mode):  # a FIFO or /dev/zero would block or never end
             raise WorkOrderError(
-                f"file is {size:,} bytes; a work order must be under {MAX_BYTES:,}", source=p.name
+                "not a regular file (a pipe, device or folder): save the work order as a file", source=p.name
             )
-        data = p.read_bytes()
+        if st.st_size > MAX_BYTES:
+            raise WorkOrderError(
+                f"file is {st.st_size:,} bytes; a work order must be under {MAX_BYTES:,}", source=p.name
+            )
+        with p.open("rb") as fh:
+            data = fh.read(MAX_BYTES + 1)  # the file may grow between stat and read
+        if len(data) > MAX_BYTES:
+            raise WorkOrderError(
+                f"file is over {MAX_BYTES:,} bytes; a work order must be under that", source=p.name
+            )
     except OSError as exc:
         raise WorkOrderError(f"cannot read the file: {exc.strerror or exc}", source=p.name) from None
     text = decode_bytes(data, p.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from inspector.workorder.errors import WorkOrderError
 from inspector.workorder.zones import ZoneDef
 
 # canonical field -> accepted key spellings (normalised: lower case, '_'/'-' as spaces, no dots/#)
@@ -106,3 +107,6 @@ class RawOrder:
     zones: list[ZoneDef] = field(default_factory=list)
     items: list[ClauseItem] = field(default_factory=list)
     fmt: str = "text"
+    problems: list[WorkOrderError] = field(
+        default_factory=list
+    )  # found while reading; reported with the rest

@@ -19,7 +19,8 @@ _ABBREV = frozenset(
 )
 NEG_RE = re.compile(
     r"(?<![\w])(?:no|not|none|never|zero|without|nothing|prohibited|forbidden|rejected|reject|rejection|"
-    r"unacceptable|inadmissible|disallowed|ng)(?![\w])|\bfree\s+(?:of|from)\b|-free\b",
+    r"unacceptable|inadmissible|disallowed|ng|nok|rejectable|rejectible|nonconforming|scrap)(?![\w])|"
+    r"\bfree\s+(?:of|from)\b|-free\b|\bcause\s+for\s+rejection\b",
     re.IGNORECASE,
 )
 PERMIT_RE = re.compile(

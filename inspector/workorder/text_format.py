@@ -77,7 +77,12 @@ def read_text(text: str, *, spec_only: bool = False) -> RawOrder:
         item = _ITEM_RE.match(line)
         if not item:
             zm = _ZONE_RE.match(line)
-            zd = _zone_line(zm, lineno) if zm else None
+            try:
+                zd = _zone_line(zm, lineno) if zm else None
+            except WorkOrderError as err:
+                raw.problems.append(err)
+                current = None
+                continue
             if zd is not None:
                 key, _, value = re.split(r"([:=])", line, maxsplit=1)
                 raw.header[key.strip()] = value.strip()
@@ -90,10 +95,13 @@ def read_text(text: str, *, spec_only: bool = False) -> RawOrder:
                 fld = field_of_key(km.group("key"))
                 if fld is not None:
                     if fld in raw.fields:
-                        raise WorkOrderError(
-                            f"{km.group('key').strip()!r} is given twice (first on line {raw.fields[fld][1]})",
-                            line=lineno,
+                        raw.problems.append(
+                            WorkOrderError(
+                                f"{km.group('key').strip()!r} is given twice (first on line {raw.fields[fld][1]})",
+                                line=lineno,
+                            )
                         )
+                        continue
                     raw.fields[fld] = (km.group("value"), lineno)
                     raw.header[km.group("key").strip()] = km.group("value")
                     seen_header = True
@@ -169,7 +177,7 @@ def split_spec_block(text: str, first_line: int | None, *, one_line: bool = Fals
     on one source line (a JSON string with '\\n' escapes).
     """
     raw = read_text(text, spec_only=True)
-    if raw.fields or raw.zones:
+    if raw.fields or raw.zones or raw.problems:
         what = "zone" if raw.zones else "header"
         raise WorkOrderError(f"a {what} line inside the spec text; give it as its own key", line=first_line)
     out = []

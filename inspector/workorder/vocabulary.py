@@ -10,117 +10,70 @@ from __future__ import annotations
 
 import re
 
+from inspector.workorder.terms import GENERIC, TERMS
+
 #: Canonical type of generic words ("defects", "flaws", "imperfections"): matches every finding.
 GENERIC_TYPE = "defect"
 
-# canonical type -> the words (lower case) that name it; multi-word forms allowed.
-_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "scratch": ("scratch", "scratches", "scratched", "scratching", "scratch mark", "scratch marks"),
-    "pitting": (
-        "pitting",
-        "pit",
-        "pits",
-        "pitted",
-        "pitted surface",
-        "pitted surfaces",
-        "pit mark",
-        "pit marks",
-    ),
-    "crack": (
-        "crack",
-        "cracks",
-        "cracked",
-        "cracking",
-        "hairline crack",
-        "hairline cracks",
-        "fissure",
-        "fissures",
-    ),
-    "dent": ("dent", "dents", "dented", "denting", "ding", "dings"),
-    "stain": ("stain", "stains", "stained", "staining"),
-    "burr": ("burr", "burrs", "burred"),
-    "chip": ("chip", "chips", "chipped", "chipping", "chip-out", "chip-outs"),
-    "missing feature": ("missing feature", "missing features"),
-    "inclusion": ("inclusion", "inclusions"),
-    "porosity": (
-        "porosity",
-        "porosities",
-        "pore",
-        "pores",
-        "porous",
-        "gas pore",
-        "gas pores",
-        "blowhole",
-        "blowholes",
-    ),
-    "corrosion": ("corrosion", "corroded", "rust", "rusted", "rusty"),
-    "discoloration": (
-        "discoloration",
-        "discolorations",
-        "discolouration",
-        "discolourations",
-        "discolored",
-        "discoloured",
-        "discolouring",
-        "discoloring",
-    ),
-    "crazing": ("crazing", "crazed"),
-    "rolled-in scale": ("rolled-in scale", "rolled in scale"),
-    "patch": ("patch", "patches"),
-    "spot": ("spot", "spots"),
-    "blister": ("blister", "blisters", "blistering"),
-    "tool mark": ("tool mark", "tool marks", "toolmark", "toolmarks"),
-    "weld spatter": ("weld spatter", "spatter", "weld splatter"),
-    "foreign material": (
-        "foreign material",
-        "foreign matter",
-        "foreign particle",
-        "foreign particles",
-        "debris",
-    ),
-    "short circuit": ("short circuit", "short circuits"),
-    "open circuit": ("open circuit", "open circuits"),
-    "mouse bite": ("mouse bite", "mouse bites", "mousebite", "mousebites"),
-    "spur": ("spur", "spurs"),
-    "spurious copper": ("spurious copper",),
-    "pinhole": ("pinhole", "pinholes", "pin-hole", "pin-holes", "pin hole", "pin holes"),
-}
 
-_GENERIC_WORDS = (
-    "defect",
-    "defects",
-    "flaw",
-    "flaws",
-    "imperfection",
-    "imperfections",
-    "anomaly",
-    "anomalies",
-    "irregularity",
-    "irregularities",
-    "blemish",
-    "blemishes",
-    "damage",
-    "damages",
-)
+def pluralize(word: str) -> str:
+    """English plural of a lower-case noun: 'porosity' -> 'porosities', 'scratch' -> 'scratches'."""
+    if word.endswith("y") and len(word) > 2 and word[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    if word.endswith(("s", "sh", "ch", "x", "z")):
+        return word + "es"
+    return word + "s"
 
-# word form -> canonical type
-_FORMS: dict[str, str] = {}
-for _canon, _words in _SYNONYMS.items():
-    for _w in _words:
-        _FORMS[_w] = _canon
-for _w in _GENERIC_WORDS:
-    _FORMS[_w] = GENERIC_TYPE
+
+def _spellings(phrase: str) -> set[str]:
+    """'pin-hole' -> pin-hole, pin hole, pinhole; 'tool mark' -> tool mark, tool-mark (and no-space forms)."""
+    out = {phrase}
+    if "-" in phrase or " " in phrase:
+        words = phrase.replace("-", " ").split()
+        out |= {" ".join(words), "-".join(words)}
+        if len(words) == 2 and len(words[0]) <= 6:
+            out.add("".join(words))
+    return out
+
+
+def _forms(phrase: str) -> set[str]:
+    """Every written form of a vocabulary entry: spellings x singular/plural (last word)."""
+    if phrase.startswith("="):
+        return {phrase[1:]}
+    out: set[str] = set()
+    for sp in _spellings(phrase):
+        out.add(sp)
+        head, sep, last = sp.rpartition(" ")
+        if not last.endswith(("ed", "ing", "ous", "y")) or last.endswith(("ity", "ery")):
+            out.add(head + sep + pluralize(last))
+    return out
+
+
+_FORMS: dict[str, str] = {}  # written form -> canonical type
+_ROUND: set[str] = set()
+for _line in TERMS.replace("\\\n", " ").strip().splitlines():
+    _head, _, _rest = _line.partition(":")
+    _canon = _head.split("(")[0].strip()
+    _tags = _head[len(_canon) :]
+    if "round" in _tags:
+        _ROUND.add(_canon)
+    _entries = [w.strip().lower() for w in _rest.split(",") if w.strip()]
+    if "listed" not in _tags:
+        _entries.insert(0, _canon)
+    for _entry in _entries:
+        for _f in _forms(_entry):
+            _FORMS.setdefault(_f, _canon)
+for _entry in GENERIC.split(","):
+    for _f in _forms(_entry.strip()):
+        _FORMS.setdefault(_f, GENERIC_TYPE)
 
 # Longest forms first so "hairline cracks" wins over "cracks" and "pitted surface" over "pitted".
 _FORM_RE = re.compile(
     r"(?<![\w-])(" + "|".join(re.escape(f) for f in sorted(_FORMS, key=len, reverse=True)) + r")(?![\w-])",
     re.IGNORECASE,
 )
-
 #: Types whose size is a diameter when the spec names no measure; the rest default to length.
-ROUND_TYPES = frozenset(
-    {"pitting", "dent", "spot", "stain", "porosity", "inclusion", "blister", "pinhole", "chip", "patch"}
-)
+ROUND_TYPES = frozenset(_ROUND)
 
 MEASURES = ("length", "width", "area", "diameter", "depth", "count")
 

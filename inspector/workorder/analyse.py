@@ -1,0 +1,165 @@
+"""One rule segment -> what it says: types, limits, zone, count unit, ban/permission, catch-all.
+
+The pieces are read in an order that keeps them apart: severity words, zone references and
+place phrases, count units, then defect words and limits in what is left, so a place such as
+"on the mounting holes" never becomes a defect type and "per 100 cm²" never a limit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+
+from inspector.workorder.counts import CountUnit, find_count_unit
+from inspector.workorder.errors import WorkOrderError
+from inspector.workorder.limits import Limit, LimitProblem, check_numbers, find_limits
+from inspector.workorder.opentypes import open_types as find_open_types
+from inspector.workorder.places import find_places
+from inspector.workorder.segments import NEG_RE, PERMIT_RE, find_severity
+from inspector.workorder.vocabulary import GENERIC_TYPE, find_known_types, singularize
+from inspector.workorder.zones import ZONE_NAME, ZoneRef, find_zone_refs
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """What a clause needs from the rest of the order. ``undrawn`` collects zones named but not defined."""
+
+    zones: MutableMapping[str, str] = field(default_factory=dict)  # lower-case name -> name
+    labels: MutableMapping[str, str] = field(default_factory=dict)  # lower-case label -> zone name
+    pixel_size_mm: float | None = None
+    line: int | None = None
+    undrawn: MutableMapping[str, str] = field(default_factory=dict)  # lower-case name -> name
+
+
+_ZONE_WORD_RE = re.compile(rf"\bzones?\s+({ZONE_NAME})", re.IGNORECASE)
+_GENERIC_WORDS = (
+    r"(?:defects?|flaws?|imperfections?|anomal(?:y|ies)|irregularit(?:y|ies)|blemish(?:es)?|damages?|"
+    r"discontinuit(?:y|ies)|non-?conformit(?:y|ies)|faults?|indications?|features?|deviations?)"
+)
+_CATCH_ALL_RE = re.compile(
+    rf"\b(?:any|all|no|every|each)\s+(?:(?:other|further|additional|remaining)\s+)(?:[a-z-]+\s+){{0,2}}?"
+    rf"{_GENERIC_WORDS}|\b{_GENERIC_WORDS}\s+(?:which\s+are\s+|that\s+are\s+)?(?:not\s+(?:listed|covered|"
+    r"mentioned|specified|described|named|addressed|defined)|other\s+than\s+(?:those|the\s+above|above))"
+    r"|\b(?:anything|everything)\s+else\b|\bother\s+(?:visible\s+|cosmetic\s+|surface\s+)?defects?\b",
+    re.IGNORECASE,
+)
+
+
+def mask(s: str, spans: list[tuple[int, int]]) -> str:
+    """``s`` with the given spans blanked out (same length, so positions stay valid)."""
+    chars = list(s)
+    for a, b in spans:
+        for i in range(max(0, a), min(len(chars), b)):
+            chars[i] = " "
+    return "".join(chars)
+
+
+@dataclass
+class Seg:
+    """What one segment says."""
+
+    text: str
+    types: list[tuple[str, str]]  # (canonical, as written)
+    open_types: list[tuple[str, str]]
+    zone_mode: str | None
+    zones: tuple[str, ...]
+    zone_note: str
+    severity: str | None
+    limits: list[Limit]
+    negated: bool
+    permitted: bool
+    count: CountUnit | None
+    catch_all: bool = False
+    only_severity: bool = False
+    sentence_start: bool = False
+    undrawn: tuple[str, ...] = ()
+
+    @property
+    def is_rule(self) -> bool:
+        """States a limit or a ban (or a permission): something that can carry a defect type."""
+        return bool(self.limits or self.negated or self.permitted)
+
+
+def _zone_of(name: str, ctx: ParseContext) -> str:
+    """The zone a written name means: a defined zone, a label, or a zone to be drawn (registered)."""
+    key = " ".join(name.lower().split())
+    if key in ctx.zones:
+        return ctx.zones[key]
+    for label, zname in ctx.labels.items():
+        if key in (label, " ".join(singularize(w) for w in label.split())):
+            return zname
+    if key.startswith("class ") and key[6:] in ctx.zones:
+        return ctx.zones[key[6:]]
+    return ctx.undrawn.setdefault(key, " ".join(name.split()))
+
+
+def analyse(seg: str, ctx: ParseContext) -> Seg:
+    """Read one segment. Raises WorkOrderError on bad numbers and units."""
+    severity, sev_spans = find_severity(seg)
+    light = mask(seg, sev_spans)
+    if severity and not re.sub(r"[\W_]+", "", light):
+        return Seg(seg, [], [], None, (), "", severity, [], False, False, None, only_severity=True)
+    refs = find_zone_refs(light, ctx.labels, ctx.zones.values())
+    light = mask(light, [(r.start, r.end) for r in refs])
+    places = [p for p in find_places(light) if not p.loose]
+    loose = [p for p in find_places(light) if p.loose]
+    light = mask(light, [(p.start, p.end) for p in places + loose])
+    for m in _ZONE_WORD_RE.finditer(light):  # 'crossing zone C2': a zone named outside a zone phrase
+        name = m.group(1)
+        if name.lower() in ctx.zones or (len(name) > 3 and name.islower()):
+            continue  # 'zone boundaries': an ordinary word
+        refs.append(ZoneRef("inside", (name,), m.start(), m.end()))
+        light = mask(light, [(m.start(), m.end())])
+    pairs = [(r.mode, r.names) for r in refs] + [(p.mode, p.names) for p in places]
+    specific = [(mode, names) for mode, names in pairs if mode != "anywhere"]
+    zone_note, zone_mode, zones = "", None, ()
+    if specific:
+        modes = {mode for mode, _ in specific}
+        zones = tuple(dict.fromkeys(_zone_of(n, ctx) for _, names in specific for n in names))
+        if len(modes) > 1:
+            zone_note = "mixes 'in' and 'outside' zones in one rule; write one rule per zone"
+        elif "outside" in modes and len(zones) > 1:
+            zone_note = "a rule outside several zones is not supported; define one zone covering them"
+        zone_mode = modes.pop()
+    elif pairs:
+        zone_mode = "anywhere"
+    count = find_count_unit(light)
+    if count is not None:
+        light = mask(light, [(count.start, count.end)])
+        if zone_mode is None and count.per:
+            zone_mode = "anywhere"
+    catch = _CATCH_ALL_RE.search(light)
+    try:
+        check_numbers(light)
+        known = find_known_types(light)
+        limits = find_limits(light, {w.lower() for _, _, _, w in known})
+    except LimitProblem as exc:
+        raise WorkOrderError(f"{exc} in {seg.strip(' .;,')!r}", line=ctx.line) from None
+    bare = mask(light, [(lim.start, lim.end) for lim in limits])
+    types: list[tuple[str, str]] = []
+    for _, _, canon, word in known:
+        if canon not in [c for c, _ in types]:
+            types.append((canon, word))
+    specific_types = [t for t in types if t[0] != GENERIC_TYPE]
+    if specific_types and not catch:
+        types = specific_types
+    if catch:
+        types = [(GENERIC_TYPE, catch.group(0).strip())]
+    open_types = [] if types else find_open_types(light, limits)
+    undrawn = tuple(z for z in zones if z.lower() in ctx.undrawn)
+    return Seg(
+        seg,
+        types,
+        open_types,
+        zone_mode,
+        zones,
+        zone_note,
+        severity,
+        limits,
+        bool(NEG_RE.search(bare)),
+        bool(PERMIT_RE.search(bare)),
+        count,
+        catch_all=bool(catch),
+        undrawn=undrawn,
+    )
