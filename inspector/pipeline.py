@@ -246,7 +246,7 @@ class Inspector:
         t0 = time.perf_counter()
         analysis = self.backend.analyze(frame.image, work_order)
         t1 = time.perf_counter()
-        verdict = judge(analysis.findings, work_order, type_min=analysis.thresholds.get("type_min", 0.0))
+        verdict = judge(analysis.findings, work_order, type_min=analysis.thresholds.get("type_min", 0.0), image_size=frame.size)
         t2 = time.perf_counter()
         h, w = frame.image.shape[:2]
         inspection = Inspection(
