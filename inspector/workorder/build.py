@@ -73,7 +73,7 @@ def build_work_order(raw: RawOrder, source_text: str, problems: Collector | None
     ctx_zones = {zd.zone.name.lower(): zd.zone.name for zd in raw.zones}
     labels = {zd.label.lower(): zd.zone.name for zd in raw.zones if zd.label}
     undrawn: dict[str, str] = {}
-    if not raw.items:
+    if not raw.items and not raw.problems:  # items that could not be read are reported already
         hint = "after the header, e.g. '1. No cracks.'" if raw.fmt == "text" else "under 'spec:'"
         bad.add(WorkOrderError(f"no spec clauses (write the acceptance rules {hint})"))
     if len(raw.items) > MAX_CLAUSES:

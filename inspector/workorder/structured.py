@@ -14,10 +14,12 @@ import datetime as _dt
 import difflib
 import json
 import json.scanner
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from inspector.workorder.bounds import MAX_DIGITS, check_depth, check_yaml_keys, check_yaml_size
 from inspector.workorder.errors import WorkOrderError
 from inspector.workorder.raw import ClauseItem, RawOrder, field_of_key, known_keys, normalise_key
 from inspector.workorder.text_format import split_spec_block
@@ -41,16 +43,24 @@ _EXTRA_KEYS = (
 
 # (path) -> line or None
 Locate = Callable[[tuple], int | None]
-
-
 # ---- JSON --------------------------------------------------------------------------------
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number a work order can use")
+
+
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise ValueError(f"a {len(text.lstrip('-'))}-digit number is too large")
+    return int(text)
 
 
 class _PosDecoder(json.JSONDecoder):
     """A JSON decoder that remembers where each string value starts (for error lines)."""
 
     def __init__(self, text: str) -> None:
-        super().__init__(object_pairs_hook=self._pairs)
+        super().__init__(object_pairs_hook=self._pairs, parse_constant=_no_constant, parse_int=_int)
         self.text = text
         self.pos: dict[int, int] = {}
         self._keep: list[str] = []
@@ -80,6 +90,7 @@ class _PosDecoder(json.JSONDecoder):
 
 def read_json(text: str) -> RawOrder:
     """Read a JSON work order. Raises WorkOrderError (malformed JSON reports its line)."""
+    check_depth(text, "json")
     dec = _PosDecoder(text)
     try:
         data = dec.decode(text)
@@ -87,6 +98,10 @@ def read_json(text: str) -> RawOrder:
         raise WorkOrderError(f"malformed JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from None
     except RecursionError:
         raise WorkOrderError("malformed JSON: nested too deeply") from None
+    except WorkOrderError:
+        raise
+    except ValueError as exc:  # NaN, Infinity, a 5,000-digit number
+        raise WorkOrderError(f"malformed JSON: {exc}") from None
 
     def line_of_value(value: Any) -> int | None:
         if isinstance(value, Mapping):
@@ -123,11 +138,13 @@ def read_yaml(text: str) -> RawOrder:
         raise WorkOrderError(
             f"malformed YAML: character U+{exc.character:04X} is not allowed", line=line
         ) from None
+    check_depth(text, "yaml")
     try:
         node = loader.get_single_node()
         if node is None:
             raise WorkOrderError("the YAML document is empty")
-        _check_yaml_keys(node)
+        check_yaml_size(node)
+        check_yaml_keys(node)
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -137,6 +154,10 @@ def read_yaml(text: str) -> RawOrder:
         raise WorkOrderError(f"malformed YAML: {exc}") from None
     except RecursionError:
         raise WorkOrderError("malformed YAML: nested too deeply") from None
+    except WorkOrderError:
+        raise
+    except (ValueError, OverflowError) as exc:  # a number Python will not convert
+        raise WorkOrderError(f"malformed YAML: {str(exc).split(';')[0]}") from None
     finally:
         loader.dispose()
 
@@ -162,28 +183,16 @@ def read_yaml(text: str) -> RawOrder:
     return from_data(data, locate, "yaml", one_line_strings=False)
 
 
-def _check_yaml_keys(node: Any) -> None:
-    import yaml
-
-    if isinstance(node, yaml.MappingNode):
-        seen: set = set()
-        for kn, vn in node.value:
-            key = kn.value if isinstance(kn, yaml.ScalarNode) else id(kn)
-            if key in seen:
-                raise WorkOrderError(f"key {key!r} appears twice", line=kn.start_mark.line + 1)
-            seen.add(key)
-            _check_yaml_keys(vn)
-    elif isinstance(node, yaml.SequenceNode):
-        for vn in node.value:
-            _check_yaml_keys(vn)
-
-
 # ---- shared ------------------------------------------------------------------------------
 
 
 def _scalar(value: Any, what: str, line: int | None) -> str:
     if isinstance(value, bool) or value is None or isinstance(value, (list, dict)):
         raise WorkOrderError(f"{what} must be text or a number, got {_show(value)}", line=line)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise WorkOrderError(f"{what} must be a finite number, got {value!r}", line=line)
+    if isinstance(value, int) and abs(value) >= 10**MAX_DIGITS:
+        raise WorkOrderError(f"{what} is absurdly large ({len(str(abs(value)))} digits)", line=line)
     if isinstance(value, (_dt.date, _dt.datetime)):
         return value.isoformat()
     if isinstance(value, float) and value == int(value) and what != "pixel size":
@@ -218,36 +227,44 @@ def from_data(data: Any, locate: Locate, fmt: str, *, one_line_strings: bool) ->
     spec_key = ""
     all_keys = known_keys() + list(_SPEC_KEYS) + list(_ZONE_KEYS) + list(_EXTRA_KEYS) + ["pixel size mm"]
     for key, value in data.items():
-        skey = str(key)
-        line = locate((key,))
-        nkey = normalise_key(skey)
-        fld = field_of_key(skey)
-        if nkey in _SPEC_KEYS:
-            if spec_value is not None:
-                raise WorkOrderError(f"two spec keys: {spec_key!r} and {skey!r}", line=line)
-            spec_value, spec_key = value, key
-        elif nkey in _ZONE_KEYS:
-            _read_zones(raw, value, key, locate)
-        elif fld is not None:
-            if fld in raw.fields:
-                raise WorkOrderError(f"{skey!r} repeats the {fld.replace('_', ' ')} given before", line=line)
-            if fld == "pixel_size" and isinstance(value, (int, float)) and not isinstance(value, bool):
-                value = f"{value!r} mm/px"
-            raw.fields[fld] = (_scalar(value, fld.replace("_", " "), line), line)
-            raw.header[skey] = raw.fields[fld][0]
-        elif nkey == "header" and isinstance(value, Mapping):
-            for hk, hv in value.items():
-                raw.header[str(hk)] = "" if hv is None else str(hv)
-        else:
-            near = _suggest(skey, [k for k in all_keys if k != nkey])
-            if near and nkey not in _EXTRA_KEYS:
-                raise WorkOrderError(
-                    f"unknown key {skey!r} (did you mean {near.replace(' ', '_')!r}?)", line=line
-                )
-            raw.header[skey] = value if isinstance(value, str) else json.dumps(value, default=str)
+        try:
+            skey = str(key)
+            line = locate((key,))
+            nkey = normalise_key(skey)
+            fld = field_of_key(skey)
+            if nkey in _SPEC_KEYS:
+                if spec_value is not None:
+                    raise WorkOrderError(f"two spec keys: {spec_key!r} and {skey!r}", line=line)
+                spec_value, spec_key = value, key
+            elif nkey in _ZONE_KEYS:
+                _read_zones(raw, value, key, locate)
+            elif fld is not None:
+                if fld in raw.fields:
+                    raise WorkOrderError(
+                        f"{skey!r} repeats the {fld.replace('_', ' ')} given before", line=line
+                    )
+                if fld == "pixel_size" and isinstance(value, (int, float)) and not isinstance(value, bool):
+                    value = f"{value!r} mm/px"
+                raw.fields[fld] = (_scalar(value, fld.replace("_", " "), line), line)
+                raw.header[skey] = raw.fields[fld][0]
+            elif nkey == "header" and isinstance(value, Mapping):
+                for hk, hv in value.items():
+                    raw.header[str(hk)] = "" if hv is None else str(hv)
+            else:
+                near = _suggest(skey, [k for k in all_keys if k != nkey])
+                if near and nkey not in _EXTRA_KEYS:
+                    raise WorkOrderError(
+                        f"unknown key {skey!r} (did you mean {near.replace(' ', '_')!r}?)", line=line
+                    )
+                raw.header[skey] = value if isinstance(value, str) else json.dumps(value, default=str)
+        except WorkOrderError as err:
+            raw.problems.append(err)
     if spec_value is None:
         return raw
-    raw.items = _read_spec(spec_value, spec_key, locate, one_line_strings)
+    try:
+        raw.items = _read_spec(spec_value, spec_key, locate, one_line_strings, raw.problems)
+    except WorkOrderError as err:
+        raw.problems.append(err)
     return raw
 
 
@@ -269,7 +286,9 @@ def _read_zones(raw: RawOrder, value: Any, key: Any, locate: Locate) -> None:
         raise WorkOrderError(f"'zones' must be a list or a mapping, got {_show(value)}", line=locate((key,)))
 
 
-def _read_spec(value: Any, key: Any, locate: Locate, one_line: bool) -> list[ClauseItem]:
+def _read_spec(
+    value: Any, key: Any, locate: Locate, one_line: bool, problems: list[WorkOrderError]
+) -> list[ClauseItem]:
     if isinstance(value, str):
         return split_spec_block(value, locate((key,)), one_line=one_line)
     if not isinstance(value, list):
@@ -278,45 +297,51 @@ def _read_spec(value: Any, key: Any, locate: Locate, one_line: bool) -> list[Cla
         )
     items: list[ClauseItem] = []
     for i, entry in enumerate(value):
-        line = locate((key, i))
-        if isinstance(entry, str):
-            items.extend(split_spec_block(entry, line, one_line=True))
-            continue
-        if not isinstance(entry, Mapping):
-            raise WorkOrderError(f"spec item {i + 1} is not text: got {_show(entry)}", line=line)
-        unknown = set(map(str, entry)) - _CLAUSE_KEYS
-        if unknown:
-            raise WorkOrderError(
-                f"spec item {i + 1}: unknown key(s) {sorted(unknown)} (allowed: {sorted(_CLAUSE_KEYS)})",
-                line=line,
-            )
-        text = entry.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise WorkOrderError(f"spec item {i + 1} has no 'text'", line=line)
-        sub = split_spec_block(text, line, one_line=True)
-        if len(sub) != 1:
-            raise WorkOrderError(f"spec item {i + 1}: one clause per item (found {len(sub)})", line=line)
-        item = sub[0]
-        sev = entry.get("severity")
-        if sev is not None and str(sev).lower() not in SEVERITIES:
-            raise WorkOrderError(
-                f"spec item {i + 1}: severity {sev!r} is not one of {', '.join(SEVERITIES)}", line=line
-            )
-        zmode = entry.get("zone_mode")
-        if zmode is not None and str(zmode) not in ("inside", "outside"):
-            raise WorkOrderError(f"spec item {i + 1}: zone_mode must be 'inside' or 'outside'", line=line)
-        if zmode is not None and entry.get("zone") is None:
-            raise WorkOrderError(f"spec item {i + 1}: zone_mode without a zone", line=line)
-        number = entry.get("number", entry.get("id"))
-        if number is not None:
-            m = re.fullmatch(r"§?\s*(\d+(?:\.\d+)*)", str(number).strip())
-            if not m or isinstance(number, bool):
-                raise WorkOrderError(
-                    f"spec item {i + 1}: id {number!r} is not a clause number like 3 or '§3'", line=line
-                )
-            item.number = m.group(1)
-        item.severity = str(sev).lower() if sev is not None else None
-        item.zone = None if entry.get("zone") is None else _scalar(entry.get("zone"), "zone", line)
-        item.zone_mode = None if zmode is None else str(zmode)
-        items.append(item)
+        try:
+            items.extend(_read_item(i, entry, locate((key, i))))
+        except WorkOrderError as err:
+            problems.append(err)
     return items
+
+
+def _read_item(i: int, entry: Any, line: int | None) -> list[ClauseItem]:
+    """One entry of a spec list: a sentence (or a block of them) or a clause mapping."""
+    if isinstance(entry, str):
+        return split_spec_block(entry, line, one_line=True)
+    if not isinstance(entry, Mapping):
+        raise WorkOrderError(f"spec item {i + 1} is not text: got {_show(entry)}", line=line)
+    unknown = set(map(str, entry)) - _CLAUSE_KEYS
+    if unknown:
+        raise WorkOrderError(
+            f"spec item {i + 1}: unknown key(s) {sorted(unknown)} (allowed: {sorted(_CLAUSE_KEYS)})",
+            line=line,
+        )
+    text = entry.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise WorkOrderError(f"spec item {i + 1} has no 'text'", line=line)
+    sub = split_spec_block(text, line, one_line=True)
+    if len(sub) != 1:
+        raise WorkOrderError(f"spec item {i + 1}: one clause per item (found {len(sub)})", line=line)
+    item = sub[0]
+    sev = entry.get("severity")
+    if sev is not None and str(sev).lower() not in SEVERITIES:
+        raise WorkOrderError(
+            f"spec item {i + 1}: severity {sev!r} is not one of {', '.join(SEVERITIES)}", line=line
+        )
+    zmode = entry.get("zone_mode")
+    if zmode is not None and str(zmode) not in ("inside", "outside"):
+        raise WorkOrderError(f"spec item {i + 1}: zone_mode must be 'inside' or 'outside'", line=line)
+    if zmode is not None and entry.get("zone") is None:
+        raise WorkOrderError(f"spec item {i + 1}: zone_mode without a zone", line=line)
+    number = entry.get("number", entry.get("id"))
+    if number is not None:
+        m = re.fullmatch(r"§?\s*(\d+(?:\.\d+)*)", str(number).strip())
+        if not m or isinstance(number, bool):
+            raise WorkOrderError(
+                f"spec item {i + 1}: id {number!r} is not a clause number like 3 or '§3'", line=line
+            )
+        item.number = m.group(1)
+    item.severity = str(sev).lower() if sev is not None else None
+    item.zone = None if entry.get("zone") is None else _scalar(entry.get("zone"), "zone", line)
+    item.zone_mode = None if zmode is None else str(zmode)
+    return [item]

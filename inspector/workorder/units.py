@@ -178,6 +178,10 @@ def parse_quantity(text: str, *, line: int | None = None) -> int:
     if not m:
         raise WorkOrderError(f"quantity {text.strip()!r} is not a number", line=line)
     raw = re.sub(r"[,' ]", "", m.group("num"))
+    if len(raw.lstrip("+-").split(".")[0]) > 9:
+        raise WorkOrderError(
+            f"quantity {text.strip()[:20]!r}... is absurdly large (at most 9 digits)", line=line
+        )
     value = float(raw)
     if value != int(value):
         raise WorkOrderError(f"quantity must be a whole number of parts, got {text.strip()!r}", line=line)
