@@ -415,6 +415,14 @@ class Inspector:
         return self._write(sign_review, self.store, inspection_id, decision, reason_code, comment,
                            username, password, meaning)
 
+    @staticmethod
+    def final_verdict(inspection: Inspection, reviews: Sequence[Any] = ()):
+        """The shipped verdict of a part: its latest signed disposition wins over the machine
+        verdict (``inspector.reports.final.FinalVerdict``). Pure: no database access."""
+        from inspector.reports.final import final_verdict
+
+        return final_verdict(inspection, reviews)
+
     def review_preview(self, inspection_id: str, decision: str, reason_code: str, comment: str, *,
                        username: str):
         """What ``review`` would sign (part, decision, reason, comment, signer, meaning), checked

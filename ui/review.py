@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.domain import Inspection
-from inspector.reports.final import final_verdict
 from ui.images import shortcut
 from ui.keys import guard_inputs
 from ui.review_detail import DECISION_KEYS, DetailPanel
@@ -182,7 +181,7 @@ class ReviewView(QWidget):
             for r in rows:
                 rv = facade.reviews(r.id)
                 if rv:
-                    reviewed[r.id] = review_cell(r, rv)
+                    reviewed[r.id] = review_cell(facade.final_verdict(r, rv))
             return rows, codes, reviewed, what
 
         task = Task(load, what)
@@ -261,7 +260,8 @@ class ReviewView(QWidget):
             except Exception:
                 wo = None
             shown = to_qimage(shrink(image)) if image is not None else None
-            return full, shown, overlay, facade.reviews(full.id), wo
+            reviews = facade.reviews(full.id)
+            return full, shown, overlay, reviews, wo, facade.final_verdict(full, reviews)
 
         task = Task(load, "part detail")
         task.signals.item.connect(self.on_error)
@@ -271,10 +271,10 @@ class ReviewView(QWidget):
 
     @Slot(object)
     def on_detail(self, payload) -> None:
-        insp, image, overlay, reviews, wo = payload
+        insp, image, overlay, reviews, wo, final = payload
         if insp.id != self.detail.inspection_id:
             return  # a newer selection is on its way
-        self.detail.show_part(insp, image, overlay, reviews, wo)
+        self.detail.show_part(insp, image, overlay, reviews, wo, final)
         self.detail_shown.emit(insp.id)
 
     # --- deciding --------------------------------------------------------------------------------
@@ -355,8 +355,9 @@ class ReviewView(QWidget):
         if review.inspection_id in ids:
             row = ids.index(review.inspection_id)
             name = self.rows[row].frame_name or name
-            self.reviewed[review.inspection_id] = review_cell(self.rows[row], [review])
-            self.table.setItem(row, COLUMNS.index("review"), QTableWidgetItem(review_cell(self.rows[row], [review])))
+            cell = review_cell(self.facade.final_verdict(self.rows[row], [review]))  # the newest review decides
+            self.reviewed[review.inspection_id] = cell
+            self.table.setItem(row, COLUMNS.index("review"), QTableWidgetItem(cell))
             if self.detail.shown_id == review.inspection_id:
                 self.detail.add_history(review)
         self.status.emit(f"{review.decision.value} signed by {review.reviewer} for {name}")
@@ -379,9 +380,8 @@ class ReviewView(QWidget):
         self.status.emit(message)
 
 
-def review_cell(insp: Inspection, reviews) -> str:
+def review_cell(fv) -> str:
     """The queue's review column: latest decision and the final verdict it gives, e.g. 'reject → NG'."""
-    fv = final_verdict(insp, reviews)
     return "" if fv.disposition is None else f"{fv.disposition.decision.value} → {fv.kind.value}"
 
 

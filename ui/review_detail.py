@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.domain import Inspection
-from inspector.reports.final import final_verdict
 from ui.images import ImageView
 from ui.panels import esc as _esc
 
@@ -225,11 +224,12 @@ class DetailPanel(QWidget):
             self.image.setText("image not available (purged or offline)")
         self.view_label.setText(("overlay" if self.show_overlay else "image") + "  [O: image / overlay]")
 
-    def show_part(self, insp: Inspection, image, overlay, reviews, work_order) -> None:
+    def show_part(self, insp: Inspection, image, overlay, reviews, work_order, final) -> None:
+        """``final``: the part's final verdict (``Inspector.final_verdict``)."""
         self.shown_id, self.shown = insp.id, insp
         self._image, self._overlay = image, overlay
         self._show_image()
-        fv = final_verdict(insp, reviews)
+        fv = final
         v = fv.kind.value
         colour = FINAL_COLOUR.get(v, "#1b7f3b")
         machine = (f" <span style='font-size:11pt'>final · machine verdict <b>{insp.verdict.kind.value}</b></span>"
