@@ -30,9 +30,15 @@ class ParseContext:
     pixel_size_mm: float | None = None
     line: int | None = None
     undrawn: MutableMapping[str, str] = field(default_factory=dict)  # lower-case name -> name
+    recent: MutableMapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)  # last zone named
 
 
 _ZONE_WORD_RE = re.compile(rf"\bzones?\s+({ZONE_NAME})", re.IGNORECASE)
+_ELSEWHERE_RE = re.compile(
+    r"\b(?:elsewhere|everywhere\s+else|anywhere\s+else|(?:on|in)\s+(?:all\s+)?(?:other|remaining)\s+"
+    r"(?:areas|surfaces|faces|regions|locations)|(?:all\s+)?(?:other|remaining)\s+(?:areas|surfaces))\b",
+    re.IGNORECASE,
+)
 _GENERIC_WORDS = (
     r"(?:defects?|flaws?|imperfections?|anomal(?:y|ies)|irregularit(?:y|ies)|blemish(?:es)?|damages?|"
     r"discontinuit(?:y|ies)|non-?conformit(?:y|ies)|faults?|indications?|features?|deviations?)"
@@ -74,6 +80,7 @@ class Seg:
     only_severity: bool = False
     sentence_start: bool = False
     undrawn: tuple[str, ...] = ()
+    elsewhere: bool = False  # 'elsewhere': outside the zone named last
 
     @property
     def is_rule(self) -> bool:
@@ -100,6 +107,9 @@ def analyse(seg: str, ctx: ParseContext) -> Seg:
     light = mask(seg, sev_spans)
     if severity and not re.sub(r"[\W_]+", "", light):
         return Seg(seg, [], [], None, (), "", severity, [], False, False, None, only_severity=True)
+    elsewhere = _ELSEWHERE_RE.search(light)
+    if elsewhere:
+        light = mask(light, [(elsewhere.start(), elsewhere.end())])
     refs = find_zone_refs(light, ctx.labels, ctx.zones.values())
     light = mask(light, [(r.start, r.end) for r in refs])
     places = [p for p in find_places(light) if not p.loose]
@@ -162,4 +172,5 @@ def analyse(seg: str, ctx: ParseContext) -> Seg:
         count,
         catch_all=bool(catch),
         undrawn=undrawn,
+        elsewhere=bool(elsewhere) and zone_mode is None,
     )

@@ -73,6 +73,7 @@ def build_work_order(raw: RawOrder, source_text: str, problems: Collector | None
     ctx_zones = {zd.zone.name.lower(): zd.zone.name for zd in raw.zones}
     labels = {zd.label.lower(): zd.zone.name for zd in raw.zones if zd.label}
     undrawn: dict[str, str] = {}
+    recent: dict[str, tuple[str, tuple[str, ...]]] = {}
     if not raw.items and not raw.problems:  # items that could not be read are reported already
         hint = "after the header, e.g. '1. No cracks.'" if raw.fmt == "text" else "under 'spec:'"
         bad.add(WorkOrderError(f"no spec clauses (write the acceptance rules {hint})"))
@@ -107,7 +108,7 @@ def build_work_order(raw: RawOrder, source_text: str, problems: Collector | None
                 )
             )
             continue
-        ctx = ParseContext(ctx_zones, labels, pixel, item.line, undrawn)
+        ctx = ParseContext(ctx_zones, labels, pixel, item.line, undrawn, recent)
         drafts = _try(
             bad,
             lambda item=item, ctx=ctx: parse_rules(

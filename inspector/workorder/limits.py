@@ -63,11 +63,12 @@ _COUNT_POSTFIX_RE = re.compile(
 )
 _BARE_RE = re.compile(rf"(?<![\w.,])(?P<num>{NUM})\s*(?P<unit>{UNIT})", re.IGNORECASE)
 _AFTER_MEASURE_RE = re.compile(
-    r"^\s*(?:in\s+)?(long|length|wide|width|diameter|diam\.?|dia\.?|deep|depth|across|area)(?![\w])", re.I
+    r"^\s*(?:in\s+)?(long|length|wide|width|diameter|diam\.?|dia\.?|deep|depth|high|height|across|area)(?![\w])",
+    re.I,
 )
 # words after "in" that make it a unit ("0.02 in long") rather than a preposition ("2 in zone A")
 _IN_UNIT_FOLLOWERS = frozenset(
-    "long wide deep diameter dia length width depth max maximum allowed permitted or and are is acceptable per across".split()
+    "long wide deep high diameter dia length width depth height max maximum allowed permitted or and are is acceptable per across".split()
 )
 # words that may follow a count ("at most 2 per part", "up to 3 visible pits") without being a unit
 _NOT_UNITS = frozenset(

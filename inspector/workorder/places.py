@@ -63,6 +63,9 @@ _CLASS_RE = re.compile(
 )
 
 
+_SUBJECT_RE = re.compile(rf"^\s*the\s+{_NP}\s+(?:shall|must|should|is|are|has|have|may)\b", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class Place:
     """A place phrase in a clause: mode 'inside'/'outside'/'anywhere', the name(s) as read, the span."""
@@ -89,6 +92,9 @@ def _name(np_: str) -> str:
 def find_places(text: str) -> list[Place]:
     """Place phrases of one rule segment, in order (zone references 'in zone A' are not places)."""
     out: list[Place] = []
+    m = _SUBJECT_RE.match(text)  # 'The gasket face shall be free of ...'
+    if m and m.group("np").lower().split()[-1] in PLACE_NOUNS and not find_known_types(m.group("np")):
+        out.append(Place("inside", (_name(m.group("np")),), m.start("np") - 4, m.end("np")))
     for m in _CLASS_RE.finditer(text):
         letters = re.findall(r"(?<![A-Za-z])[A-Da-d](?![A-Za-z])", m.group("c1") or m.group("c2"))
         names = tuple(f"class {c.upper()}" for c in letters)

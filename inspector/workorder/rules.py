@@ -90,6 +90,10 @@ def parse_rules(
         if seg.zone_mode is not None:
             prev_zone = (seg.zone_mode, seg.zones)
         zmode, znames = (seg.zone_mode, seg.zones) if seg.zone_mode is not None else prev_zone
+        if seg.elsewhere and "zone" in ctx.recent:  # 'elsewhere': outside the zone named last
+            zmode, znames = "outside", ctx.recent["zone"][1]
+        if zmode in ("inside", "outside") and znames:
+            ctx.recent["zone"] = (zmode, znames)
         if zone is not None:
             if zmode not in (None, "anywhere") and [n.lower() for n in znames] != [zone.lower()]:
                 raise WorkOrderError(

@@ -34,6 +34,8 @@ porosity (round): pore, porous, gas pore, gas porosity, blowhole, blow hole, sur
 void (round): solder void, cavity
 shrinkage: shrinkage cavity, shrinkage porosity, shrink mark
 cold shut: cold lap, misrun
+lap: forging lap, fold lap
+seam (listed): =seams, rolled-in seam
 bubble (round): air bubble, seed, gas bubble
 blister (round): blistering, blistered
 corrosion: corroded, rust, rusted, rusty, white rust, oxidation, oxidised, oxidized
@@ -45,7 +47,7 @@ patch (round): patchy
 spot (round): speck, black speck, dark spot, black spot, white spot
 tool mark: toolmark
 machining mark: chatter mark, chatter, feed mark
-weld spatter: spatter, splatter
+weld spatter (round): spatter, splatter
 foreign material: foreign matter, foreign particle, foreign object, foreign body, debris, contamination, contaminant, \
 particle, dirt, swarf, fod, residue, flux residue
 short circuit: =shorts, bridging, solder bridge, solder bridging
@@ -78,7 +80,7 @@ flash: parting line flash
 weld line: knit line, flow line, meld line
 splay: silver streak, silver streaking, splay mark
 jetting: gate blush, gate mark
-burn mark: burnt, burned, scorch mark, scorching
+burn mark: burnt, burned, scorch mark, scorching, grinding burn, burn
 warpage: warped, warping, distortion
 undercut: continuous undercut, intermittent undercut
 overlap: weld overlap, cold overlap

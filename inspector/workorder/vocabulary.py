@@ -97,12 +97,16 @@ _MEASURE_WORDS = {
     "diam.": "diameter",
     "deep": "depth",
     "depth": "depth",
+    "high": "depth",  # a burr's height: not measurable from a top view, like a depth
+    "height": "depth",
     "deeper": "depth",
     "area": "area",
+    "areas": "area",
     "size": "",  # "size" says nothing about which measure: type default
 }
 MEASURE_WORD_RE = re.compile(
-    r"(?<![\w])(long|lengths?|longer|wide|width|wider|broad|diameter|diam\.?|dia\.?|across|deep|depth|deeper|area|size)(?![\w])|[ø⌀]",
+    r"(?<![\w])(long|lengths?|longer|wide|width|wider|broad|diameter|diam\.?|dia\.?|across|deep|depth|deeper|high|height|"
+    r"areas?|size)(?![\w])|[ø⌀]",
     re.IGNORECASE,
 )
 
