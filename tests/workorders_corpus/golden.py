@@ -26,7 +26,7 @@ from inspector.workorder import WorkOrderError, load_work_order
 
 ROOT = Path(__file__).parent
 _LEN = {"mm": 1.0, "µm": 1e-3, "um": 1e-3, "in": 25.4, "mil": 0.0254, "thou": 0.0254, "cm": 10.0}
-_AREA = {"mm2": 1.0, "cm2": 100.0, "in2": 645.16}
+_AREA = {"mm2": 1.0, "cm2": 100.0, "in2": 645.16, "ft2": 92903.04}
 
 
 @dataclass(frozen=True)
