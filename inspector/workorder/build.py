@@ -70,9 +70,12 @@ def build_work_order(raw: RawOrder, source_text: str, problems: Collector | None
                     line=zd.line,
                 )
             )
-    ctx_zones = {zd.zone.name.lower(): zd.zone.name for zd in raw.zones}
+    ctx_zones = {zd.zone.name.lower(): zd.zone.name for zd in raw.zones if zd.zone.defined}
     labels = {zd.label.lower(): zd.zone.name for zd in raw.zones if zd.label}
-    undrawn: dict[str, str] = {}
+    # zones the order names (with a label) for the QE to draw: 'Zone BB "busbars": to be drawn'
+    undrawn: dict[str, str] = {zd.zone.name.lower(): zd.zone.name for zd in raw.zones if not zd.zone.defined}
+    drawn_labels = {zd.zone.name: zd.label for zd in raw.zones if zd.label}
+    part_words = frozenset(w for w in re.findall(r"[a-z]+", _text_field(raw, "part").lower()) if len(w) > 2)
     recent: dict[str, tuple[str, tuple[str, ...]]] = {}
     if not raw.items and not raw.problems:  # items that could not be read are reported already
         hint = "after the header, e.g. '1. No cracks.'" if raw.fmt == "text" else "under 'spec:'"
@@ -108,7 +111,17 @@ def build_work_order(raw: RawOrder, source_text: str, problems: Collector | None
                 )
             )
             continue
-        ctx = ParseContext(ctx_zones, labels, pixel, item.line, undrawn, recent)
+        ctx = ParseContext(
+            ctx_zones,
+            labels,
+            pixel,
+            item.line,
+            undrawn,
+            recent,
+            section=item.section,
+            rejects=item.rejects,
+            part_words=part_words,
+        )
         drafts = _try(
             bad,
             lambda item=item, ctx=ctx: parse_rules(
@@ -144,7 +157,10 @@ def build_work_order(raw: RawOrder, source_text: str, problems: Collector | None
     for err in check_consistency(clauses):
         bad.add(err)
     bad.raise_if_any()
-    to_draw = tuple(Zone(name=name, box=(0.0, 0.0, 0.0, 0.0), unit="%") for name in undrawn.values())
+    to_draw = tuple(
+        Zone(name=name, box=(0.0, 0.0, 0.0, 0.0), unit="%", label=drawn_labels.get(name, ""))
+        for name in undrawn.values()
+    )
     return WorkOrder(
         order_id=order_id,
         part_number=_text_field(raw, "part"),
@@ -154,7 +170,7 @@ def build_work_order(raw: RawOrder, source_text: str, problems: Collector | None
         customer=_text_field(raw, "customer"),
         revision=_text_field(raw, "revision"),
         clauses=tuple(clauses),
-        zones=tuple(zd.zone for zd in raw.zones) + to_draw,
+        zones=tuple(zd.zone for zd in raw.zones if zd.zone.defined) + to_draw,
         header=dict(raw.header),
         source_text=source_text,
         source_format=raw.fmt,

@@ -31,10 +31,10 @@ _LENGTH_UNITS: list[tuple[str, float]] = [
 ]
 _AREA = "|".join(f"(?:{u})" for u, _ in _AREA_UNITS)
 _LEN = "|".join(f"(?:{u})" for u, _ in _LENGTH_UNITS)
-_PER = r"(?:per|every|/|for\s+each|for\s+every|in\s+any|in\s+every|within\s+any|over\s+any)"
+_PER = r"(?:per|every|(?<!\d)/|for\s+each|for\s+every|in\s+any|in\s+every|within\s+any|over\s+any)"
 _LENGTH_OF = (
     r"(?:\s+(?:of\s+)?(?:the\s+)?(?:weld|seam|strip|coil|web|fabric|cloth|material|edge|tube|pipe|wire|"
-    r"cable|profile|bead|run|length)(?:\s+(?:length|seam|run))?)?"
+    r"cable|profile|bead|run|length)(?:\s+(?:length|seam|run))?(?![\w-]))?"
 )
 _AREA_RE = re.compile(rf"{_PER}\s*(?P<num>{NUM})?\s*(?P<unit>{_AREA})(?![\w])", re.I)
 _LENGTH_RE = re.compile(
@@ -46,7 +46,8 @@ _NAMED: list[tuple[str, str]] = [
     (
         r"part|piece|pc|pcs|unit|item|component|sample|workpiece|work\s+piece|casting|moulding|molding|"
         r"assembly|article|board|pcb|pcba|cell|wafer|lens|sheet|plate|bracket|housing|shaft|weld|module|"
-        r"product|bottle|container|cap|die|section|spindle\s+section",
+        r"product|bottle|container|cap|die|section|spindle\s+section|wheel|blade|body|valve|pane|lite|"
+        r"preform|barrel|string|tube|pipe|bar|rod|disc|disk|ring|gear|nut|screw|bolt|towel|garment|roll",
         "part",
     ),
     (r"image|picture|photo|view|field\s+of\s+view|fov|shot", "image"),
@@ -73,8 +74,15 @@ class CountUnit:
     written: str  # as written: 'per 100 cm²', 'per panel', 'per lot'
 
 
-def find_count_unit(text: str) -> CountUnit | None:
-    """The count unit a segment names, or None (a count is then per part)."""
+_MANY_RE = re.compile(rf"\b(?:per|in\s+every|for\s+every)\s+(?P<num>{NUM})\s+(?P<what>[a-z][\w-]*)", re.I)
+
+
+def find_count_unit(text: str, part_words: frozenset[str] = frozenset()) -> CountUnit | None:
+    """The count unit a segment names, or None (a count is then per part).
+
+    ``part_words`` are the nouns of the part's name: 'per towel' counts per part for a bath towel.
+    'per 1000 caps' (a count over many parts) is not supported (``per`` '').
+    """
     for rx, table, kind in ((_AREA_RE, _AREA_UNITS, "area"), (_LENGTH_RE, _LENGTH_UNITS, "length")):
         m = rx.search(text)
         if not m:
@@ -85,15 +93,19 @@ def find_count_unit(text: str) -> CountUnit | None:
         if amount <= 0:
             continue
         return CountUnit(kind, amount * factor, m.start(), m.end(), m.group(0).strip())
+    m = _MANY_RE.search(text)
+    if m and parse_number(m.group("num")) > 1:
+        return CountUnit("", None, m.start(), m.end(), m.group(0).strip())
     m = _NAMED_RE.search(text)
     if m:
         word = (m.group("n") or "part").lower()
-        per = next(
-            (p for rx, p in _NAMED if re.fullmatch(rx, word, re.I) or re.fullmatch(rx, word[:-1], re.I)),
-            "part",
-        )
+        per = next((p for rx, p in _NAMED if re.fullmatch(rx, word, re.I)), "")
+        per = per or next((p for rx, p in _NAMED if re.fullmatch(rx, word[:-1], re.I)), "part")
         return CountUnit(per, None, m.start(), m.end(), m.group(0).strip())
     m = _OTHER_RE.search(text)
     if m:
+        noun = m.group(1).lower().split()[0]
+        if noun in part_words or noun.rstrip("s") in part_words:
+            return CountUnit("part", None, m.start(), m.start(1) + len(noun), m.group(0).strip())
         return CountUnit("", None, m.start(), m.end(), m.group(0).strip())
     return None

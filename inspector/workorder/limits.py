@@ -219,8 +219,13 @@ def find_limits(text: str, type_words: set[str]) -> list[Limit]:
             end = max(end, uend + am.end())
         else:
             inner = MEASURE_WORD_RE.search(text[start : m.start("num")])
+            symbol = re.search(r"(?<![\w.])([dhlwb])\s*$", text[:start])  # ISO 5817: 'h ≤ 0.5 mm'
             if inner:
                 mw = inner.group(0)
+            elif symbol:
+                mw = {"d": "diameter", "h": "depth", "l": "length", "w": "width", "b": "width"}[
+                    symbol.group(1)
+                ]
         return Limit(side, op, value, unit, k, factor, start, max(end, uend), m.start("num"), uend, mw, bare)
 
     for m in _PREFIX_RE.finditer(text):

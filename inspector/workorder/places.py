@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from inspector.workorder.terms import LAYERS, SITES
 from inspector.workorder.vocabulary import find_known_types, singularize
 
 _INSIDE = r"in|on|inside|within|along|onto|over\s+the\s+whole\s+of"
@@ -25,14 +26,18 @@ PLACE_NOUNS = frozenset(
     regions side sides rim lip seat seats chamfer chamfers hole holes pad pads land lands line lines
     radius radii fillet fillets corner corners toe toes root roots border borders margin margins
     window windows aperture apertures diameter periphery perimeter centre center zone zones contact
-    contacts finger fingers busbar busbars selvedge selvage selvedges""".split()
+    contacts finger fingers busbar busbars selvedge selvage selvedges conductor conductors trace traces track
+    tracks cavity cavities flat flats spoke spokes rib ribs boss bosses journal journals shank collar collars
+    socket sockets hub hubs tooth teeth tip tips latch latches barrel barrels bead beads cone cones skirt
+    airfoil airfoils web webs seal seals gate gates lead leads joint joints""".split()
 )
 #: Nouns that name the whole part or its whole surface: the phrase means 'anywhere'.
 WHOLE = frozenset(
     """part parts piece pieces component components surface surfaces product products item items board
     boards pcb pcbs pcba pcbas panel panels sheet sheets strip strips coil coils web fabric fabrics roll
     rolls glass lens lenses cell cells module modules casting castings moulding moulding molding moldings
-    housing housings weld welds workpiece workpieces sample samples unit units wafer wafers article
+    housing housings weld welds workpiece workpieces sample samples unit units wafer wafers article body
+    bottle bottles container containers seam laminate laminates glass panes pane tube tubes
     articles assembly assemblies substrate laminate plate plates bracket brackets shaft shafts
     whole entire""".split()
 )
@@ -47,7 +52,7 @@ _STOP = (
     r"(?:shall|must|may|should|will|can|are|is|be|not|no|none|up|at|max|maximum|min|minimum|of|and|or|"
     r"but|if|unless|with|without|per|each|to|than|larger|longer|greater|bigger|wider|deeper|smaller|"
     r"less|more|allowed|permitted|acceptable|accepted|rejected|reject|exceeding|exceed|over|above|"
-    r"under|below|only|where|when|which|that|for|from|by|as|after|before|during|visible|is)"
+    r"under|below|only|where|when|which|that|for|from|by|as|after|before|during|is)"
 )
 _WORD = r"[A-Za-z][\w'-]*"
 _NP = rf"(?P<np>(?:(?!{_STOP}\b){_WORD}\s+){{0,3}}(?!{_STOP}\b){_WORD})"
@@ -61,6 +66,64 @@ _CLASS_RE = re.compile(
     r"(?:surfaces?|faces?|sides?))",
     re.IGNORECASE,
 )
+
+
+def _table(text: str) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for line in text.strip().splitlines():
+        kinds, _, sites = line.partition(":")
+        for kind in kinds.split(","):
+            out[kind.strip()] = tuple(s.strip() for s in sites.split(","))
+    return out
+
+
+_SITES = _table(SITES)
+_LAYERS = frozenset(LAYERS.split())
+_PREFIX_RE = re.compile(
+    r"^\s*(?P<np>[A-Za-z][\w'-]*(?:\s+[A-Za-z][\w'-]*){0,3})\s*(?:\((?P<paren>[^)]{1,60})\))?\s*:\s*(?=\S)"
+)
+_NOT_PREFIX = frozenset(
+    """note notes remark remarks attention important comment comments zone zones class visual inspection
+    criteria severity requirement requirements acceptance limit limits spec rule rules general all any each
+    total size sizes count number quantity""".split()
+)
+
+
+def descriptive(name: str, types: tuple[str, ...]) -> bool:
+    """True when a place phrase only says where such a defect sits by nature, or names a layer.
+
+    'chips along the edges', 'flash at the parting line', 'pinholes in the coating' are no zones;
+    'burrs on non-functional edges' is (a 'non-'/'un-' modifier sets those edges apart).
+    """
+    words = name.lower().split()
+    if not words:
+        return False
+    if words[-1] in _LAYERS or " ".join(words[-2:]) in _LAYERS:
+        return True
+    if any(w.startswith(("non-", "un")) for w in words[:-1]) or not types:
+        return False
+    return all(any(name.lower().endswith(site) for site in _SITES.get(t, ())) for t in types)
+
+
+def prefix_place(text: str) -> Place | None:
+    """The place a clause opens with: 'Journals: no scratches', 'Piston bore: porosity not permitted',
+    'Cladding: scratches ≤ 3 µm'. None when the opening names a defect, a zone or class, or a remark."""
+    m = _PREFIX_RE.match(text)
+    if not m:
+        return None
+    np_ = m.group("np")
+    words = np_.lower().split()
+    if words[0] in _NOT_PREFIX or words[-1] in _NOT_PLACE or find_known_types(np_):
+        return None
+    if re.search(r"\b(?:critical|major|minor|cosmetic)\b", np_, re.I):
+        return None
+    if m.group("paren") and re.search(r"\b(?:zone|class)\b", m.group("paren"), re.I):
+        return None  # 'Core (zone A): ...': the zone reference names the place
+    if words[-1] not in PLACE_NOUNS and not find_known_types(text[m.end() :]):
+        return None  # 'Die soldering marks: treat as cosmetic': the opening is the defect, not a place
+    if all(w in WHOLE or w in ("entire", "whole", "outer", "visible") for w in words):
+        return Place("anywhere", (), m.start("np"), m.end("np"))
+    return Place("inside", (_name(np_),), m.start("np"), m.end("np"))
 
 
 _SUBJECT_RE = re.compile(rf"^\s*the\s+{_NP}\s+(?:shall|must|should|is|are|has|have|may)\b", re.IGNORECASE)
@@ -89,8 +152,12 @@ def _name(np_: str) -> str:
     return " ".join(words)
 
 
-def find_places(text: str) -> list[Place]:
-    """Place phrases of one rule segment, in order (zone references 'in zone A' are not places)."""
+def find_places(text: str, types: tuple[str, ...] = ()) -> list[Place]:
+    """Place phrases of one rule segment, in order (zone references 'in zone A' are not places).
+
+    ``types`` are the segment's defect kinds: a phrase naming where such a defect sits by nature
+    ('chips along the edges') or a layer ('pinholes in the coating') is returned ``loose``.
+    """
     out: list[Place] = []
     m = _SUBJECT_RE.match(text)  # 'The gasket face shall be free of ...'
     if m and m.group("np").lower().split()[-1] in PLACE_NOUNS and not find_known_types(m.group("np")):
@@ -102,15 +169,19 @@ def find_places(text: str) -> list[Place]:
     for m in _PHRASE_RE.finditer(text):
         if any(p.start < m.end() and m.start() < p.end for p in out):
             continue
+        if re.search(r"\d\s*$", text[: m.start()]):
+            continue  # '0.040 in diameter': 'in' is the unit
         np_ = m.group("np")
         words = np_.lower().split()
         if words[0] == "zone" or words[0] == "zones" or re.match(r"[\d.]", np_):
             continue
+        if len(words) == 1 and words[0] in ("diameter", "length", "width", "depth", "height", "size", "area"):
+            continue  # '150 µm in diameter': a measure, not a place
         if find_known_types(np_) and words[-1] not in PLACE_NOUNS:
             continue  # 'in scratches' is no place; 'on edge chips' neither
         head = words[-1]
-        if head in _NOT_PLACE or words[0] in _NOT_PLACE:
-            continue
+        if head in _NOT_PLACE or words[0] in _NOT_PLACE or head == "visible":
+            continue  # 'on the part visible at 1 m': no place named
         det = (m.group("det") or "").strip().lower()
         if head in WHOLE or (
             det in ("all", "any", "both") and head in ("surface", "surfaces", "area", "areas")
@@ -120,12 +191,15 @@ def find_places(text: str) -> list[Place]:
                 continue
         if det not in ("the", "its") and head not in PLACE_NOUNS:
             continue
-        loose = det not in ("the", "its", "both")  # 'on edges': where the defect sits, not a zone
+        loose = descriptive(_name(np_), types)
         out.append(Place(_mode(m.group("prep")), (_name(np_),), m.start(), m.end(), loose=loose))
-    for m in re.finditer(rf"(?<![\w-])at\s+(?:the\s+)?{_NP}", text, re.IGNORECASE):
+    for m in re.finditer(rf"(?<![\w-])at\s+(?P<det>the\s+|its\s+)?{_NP}", text, re.IGNORECASE):
         if any(p.start < m.end() and m.start() < p.end for p in out) or find_known_types(m.group("np")):
             continue
-        head = m.group("np").lower().split()[-1]
-        if head in PLACE_NOUNS:
-            out.append(Place("inside", (_name(m.group("np")),), m.start(), m.end(), loose=True))
+        words = m.group("np").lower().split()
+        if words[-1] in _NOT_PLACE or words[0] in _NOT_PLACE or re.search(r"\d\s*$", text[: m.start()]):
+            continue
+        if m.group("det") or words[-1] in PLACE_NOUNS:
+            loose = descriptive(_name(m.group("np")), types) or not m.group("det") and not types
+            out.append(Place("inside", (_name(m.group("np")),), m.start(), m.end(), loose=loose))
     return sorted(out, key=lambda p: p.start)

@@ -98,6 +98,8 @@ class ClauseItem:
     severity: str | None = None
     zone: str | None = None
     zone_mode: str | None = None
+    section: str = ""  # the place a heading above the item names ('Top side:')
+    rejects: bool = False  # under a heading that lists rejected defects ('Critical defects:')
 
 
 @dataclass

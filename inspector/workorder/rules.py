@@ -6,9 +6,9 @@ segment says is read by :mod:`inspector.workorder.analyse`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from inspector.workorder.analyse import ParseContext, Seg, analyse
+from inspector.workorder.analyse import ParseContext, Seg, analyse, zone_of
 from inspector.workorder.errors import WorkOrderError
 from inspector.workorder.limits import LimitProblem, check_magnitude, measure_words_between
 from inspector.workorder.segments import clause_prefix_severity, segments
@@ -71,7 +71,7 @@ def parse_rules(
     prev_types: list[tuple[str, str]] = []
     prev_zone: tuple[str | None, tuple[str, ...]] = (None, ())
     spans = segments(text, body)
-    segs = [analyse(text[a:b], ctx) for a, b in spans]
+    segs = [analyse(text[a:b], replace(ctx, first=k == 0)) for k, (a, b) in enumerate(spans)]
     for k, seg in enumerate(segs):
         if k and text[spans[k - 1][0] : spans[k - 1][1]].rstrip().endswith((".", "!", "?")):
             prev_zone = (None, ())  # a new sentence: the zone of the last one does not carry over
@@ -90,6 +90,12 @@ def parse_rules(
         if seg.zone_mode is not None:
             prev_zone = (seg.zone_mode, seg.zones)
         zmode, znames = (seg.zone_mode, seg.zones) if seg.zone_mode is not None else prev_zone
+        if zmode is None and ctx.section:  # under a heading that names a place
+            zmode, znames = "inside", (zone_of(ctx.section, ctx),)
+        if ctx.rejects and not seg.permitted:  # a list of rejected defects: naming one rejects it
+            seg.negated = True
+        if seg.only_on and not seg.limits and zmode == "inside":  # 'acceptable only on the underside'
+            seg.negated, seg.permitted, zmode = True, False, "outside"
         if seg.elsewhere and "zone" in ctx.recent:  # 'elsewhere': outside the zone named last
             zmode, znames = "outside", ctx.recent["zone"][1]
         if zmode in ("inside", "outside") and znames:
@@ -108,6 +114,7 @@ def parse_rules(
         flags += [undrawn_zone_flag(z) for z in znames if z.lower() in ctx.undrawn]
         found = _rules_of(seg, types, zmode or "anywhere", znames, sev, ctx)
         drafts.extend(_with(d, flags=tuple(dict.fromkeys(d.flags + tuple(flags)))) for d in found)
+    drafts = _distinct(drafts)
     if not drafts:
         drafts.append(
             RuleDraft(checkable=False, note="empty clause", severity=severity or prefix_sev or "major")
@@ -120,9 +127,29 @@ def parse_rules(
     return drafts
 
 
-def _with(d: RuleDraft, **changes) -> RuleDraft:
-    from dataclasses import replace
+def _distinct(drafts: list[RuleDraft]) -> list[RuleDraft]:
+    """Each rule once: 'Bubbles ≤ 1 mm: max 3 per m²; bubbles > 1 mm: not permitted' states ≤ 1 mm twice."""
+    seen, out = set(), []
+    for d in drafts:
+        key = (
+            d.checkable,
+            d.defect_type,
+            d.measure,
+            d.comparison,
+            d.limit,
+            d.zone,
+            d.zone_mode,
+            d.count_per,
+            d.count_base,
+            d.catch_all,
+        )
+        if not d.checkable or key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
 
+
+def _with(d: RuleDraft, **changes) -> RuleDraft:
     return replace(d, **changes)
 
 
@@ -169,6 +196,8 @@ def _rules_of(
 
     if seg.zone_note:
         return nc(seg.zone_note)
+    if seg.condition:
+        return nc(seg.condition)
     if any(lim.kind == "percent" for lim in seg.limits):
         return nc("percentage limits are not supported; give a size in mm or mm²")
     if not types:
@@ -219,7 +248,7 @@ def _rules_of(
             )
         if lim.kind == "count" and zm != "anywhere" and len(zones) > 1:
             return nc("a count over several zones is not supported; one zone per count rule")
-        mword = lim.measure_word or measure_words_between(seg.text, prev_end, lim.start)
+        mword = lim.measure_word or measure_words_between(seg.light or seg.text, prev_end, lim.start)
         prev_end = lim.end
         named = measure_of_word(mword.lower()) if mword else ""
         for canon, word in types:

@@ -18,7 +18,7 @@ _ABBREV = frozenset(
     "max min approx ca dia diam e.g i.e eg ie no nr sq in incl resp ref fig vs etc std rev approx. mm".split()
 )
 NEG_RE = re.compile(
-    r"(?<![\w])(?:no|not|none|never|zero|without|nothing|prohibited|forbidden|rejected|reject|rejection|"
+    r"(?<![\w])(?:no(?![\w-])|not|none|never|zero|without|nothing|prohibited|forbidden|rejected|reject|rejection|"
     r"unacceptable|inadmissible|disallowed|ng|nok|rejectable|rejectible|nonconforming|scrap)(?![\w])|"
     r"\bfree\s+(?:of|from)\b|-free\b|\bcause\s+for\s+rejection\b",
     re.IGNORECASE,

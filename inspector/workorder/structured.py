@@ -311,6 +311,10 @@ def _read_item(i: int, entry: Any, line: int | None) -> list[ClauseItem]:
     if not isinstance(entry, Mapping):
         raise WorkOrderError(f"spec item {i + 1} is not text: got {_show(entry)}", line=line)
     unknown = set(map(str, entry)) - _CLAUSE_KEYS
+    if len(entry) == 1 and unknown and _is_sentence_value(next(iter(entry.values()))):
+        # '- Roll marks: not permitted.' in YAML is a one-key mapping: the sentence its writer meant
+        key, value = next(iter(entry.items()))
+        return split_spec_block(f"{key}: {'' if value is None else value}".rstrip(": "), line, one_line=True)
     if unknown:
         raise WorkOrderError(
             f"spec item {i + 1}: unknown key(s) {sorted(unknown)} (allowed: {sorted(_CLAUSE_KEYS)})",
@@ -345,3 +349,8 @@ def _read_item(i: int, entry: Any, line: int | None) -> list[ClauseItem]:
     item.zone = None if entry.get("zone") is None else _scalar(entry.get("zone"), "zone", line)
     item.zone_mode = None if zmode is None else str(zmode)
     return [item]
+
+
+def _is_sentence_value(value: Any) -> bool:
+    """The value of a YAML 'Sentence: rest' item: text, a number or nothing (not a nested structure)."""
+    return value is None or isinstance(value, (str, int, float)) and not isinstance(value, bool)

@@ -24,15 +24,16 @@ crack: cracked, cracking, hairline crack, fissure, microcrack, micro-crack, cell
 linear indication
 dent (round): ding, dented, denting, nick, nicked
 gouge: gouged
-stain (round): stained, staining, water stain, watermark, water mark, oil stain, smudge
+stain (round): stained, staining, oil spot, grease spot, water stain, watermark, water mark, oil stain, smudge, soil mark, soiling
 fingerprint: finger print, fingermark, finger mark
 burr: burred, burring
 chip (round): chipped, chipping, chip-out, edge chip, shell chip, conchoidal chip
 missing feature: missing hole, missing thread
 inclusion (round): slag inclusion, non-metallic inclusion, dirt inclusion, dust inclusion, stone, embedded particle
-porosity (round): pore, porous, gas pore, gas porosity, blowhole, blow hole, surface porosity, wormhole
+porosity (round): pore, porous, rounded indication, gas hole, gas pore, gas porosity, blowhole, blow hole, surface porosity, wormhole
 void (round): solder void, cavity
 shrinkage: shrinkage cavity, shrinkage porosity, shrink mark
+hot tear: hot tearing, hot crack
 cold shut: cold lap, misrun
 lap: forging lap, fold lap
 seam (listed): =seams, rolled-in seam
@@ -49,7 +50,7 @@ tool mark: toolmark
 machining mark: chatter mark, chatter, feed mark
 weld spatter (round): spatter, splatter
 foreign material: foreign matter, foreign particle, foreign object, foreign body, debris, contamination, contaminant, \
-particle, dirt, swarf, fod, residue, flux residue
+particle, dirt, swarf, fod, residue, flux residue, foreign fibre, foreign fiber
 short circuit: =shorts, bridging, solder bridge, solder bridging
 open circuit: =opens, broken trace, broken conductor, broken track
 mouse bite: mousebite
@@ -62,19 +63,25 @@ tombstone: tombstoning, tombstoned
 insufficient solder: insufficient wetting, non-wetting, dewetting, solder skip
 excess solder: excessive solder, solder excess
 cold joint: cold solder joint, disturbed joint
-lifted lead: lifted pad, lifted land
+lifted lead: lifted pad, lifted land, pad lifting
 missing component: missing part, missing chip
 misaligned component: misplaced component, component shift, skewed component, misalignment, linear misalignment
 measling: measle, haloing, weave exposure, weave texture
 delamination: delaminated, delaminating
-solder mask damage: solder mask skip, solder mask peel, mask damage
+solder mask damage: solder mask skip, solder mask peel, mask damage, solder mask void
 orange peel: orange-peel
 sag: =runs, drip, sagging, curtaining
 fisheye: fish eye, fish-eye
 crater (round): paint crater, cratering
 overspray: dry spray
-bare spot: uncoated area, coating void, holiday, thin coating
+bare spot (round): uncoated area, coating void, holiday, thin coating, bare metal, show-through
 sink mark: =sinks
+flow mark: flow marking
+stringing: gate string
+deformation: deformed
+pick-up: roll pick-up, pickup
+dross: dross pick-up, dross particle
+peeling: peel-off, flaking, coating peel, peeled
 short shot: incomplete fill, non-fill
 flash: parting line flash
 weld line: knit line, flow line, meld line
@@ -82,27 +89,28 @@ splay: silver streak, silver streaking, splay mark
 jetting: gate blush, gate mark
 burn mark: burnt, burned, scorch mark, scorching, grinding burn, burn
 warpage: warped, warping, distortion
-undercut: continuous undercut, intermittent undercut
+undercut (depth): continuous undercut, intermittent undercut
 overlap: weld overlap, cold overlap
 lack of fusion: incomplete fusion, lack of sidewall fusion
 incomplete penetration: lack of penetration, incomplete root penetration, root defect
 excess penetration: excessive penetration, root reinforcement, excess root
 excess weld metal: excessive reinforcement, excess reinforcement, weld reinforcement
-underfill: incompletely filled groove, root concavity, root suck-back, suck-back
+underfill (depth): incompletely filled groove, root concavity, root suck-back, suck-back
 arc strike: stray arc, stray flash
 burn-through: burn through, melt-through
+crater pipe: end crater pipe
 broken finger: finger interruption, finger break, interrupted finger
 snail trail: snail track
 hot spot: hotspot
 dark area: inactive area, dead area
-hole: hole in the fabric, puncture, perforation
+hole (round): hole in the fabric, puncture, perforation
 slub: thick place, thick spot
 thin place: thin spot
 knot: nep
 broken end: missing end, broken warp, end out
 broken pick: mispick, missing pick, double pick
 float (listed): =floats, floating yarn
-snag: =pulls, pulled yarn, ladder
+snag: =pulls, pulled yarn, ladder, pulled thread, pulled loop
 barre: barré
 streak: streaking, streakiness, stripe
 sliver: slivers
@@ -112,6 +120,13 @@ coil break: coil breaks, crossbreak, cross break
 scab: scabs
 pimple: pimples
 wrinkle: wrinkled, crease, creased, =folds
+burst: shear burst, socket burst
+birdswing: bird swing
+spike: glass spike
+desilvering: silver loss
+black edge: edge corrosion
+resin-rich area (round): resin-rich spot, resin rich spot
+dry spot (round): dry area, resin-starved area
 """
 
 #: Words that name "a defect" of any kind: clauses using them apply to every finding.
@@ -119,3 +134,24 @@ GENERIC = (
     "defect, flaw, imperfection, anomaly, irregularity, blemish, damage, nonconformity, non-conformity, "
     "discontinuity, fault, indication, nonconformance"
 )
+
+#: Where a defect kind sits by its nature: "chips along the edges", "burrs on the holes", "flash at the
+#: parting line" say what the defect is, not where a rule applies, so such a phrase is not a zone
+#: ("burrs on non-functional edges" is: a 'non-' modifier sets those edges apart from the others).
+SITES = """
+chip: edge, corner, bevel, chamfer, rim, periphery, border, perimeter
+burr: edge, hole, thread, gate, bore, slot, corner
+flash: parting line, gate, edge
+short circuit, insufficient solder, excess solder, cold joint, solder ball, lifted lead: lead, joint, pad, termination
+lack of fusion, undercut, overlap: toe, root
+exposed copper, dent: conductor, trace, track
+"""
+
+#: Layers of a part: a defect "in the coating" or "in the chrome" lies wherever that layer is, so the
+#: phrase is no zone (the coverlay of a flex board or the solder mask cover parts only: not listed).
+LAYERS = """coating chrome plating paint paintwork lacquer enamel topcoat clearcoat basecoat primer film layer
+encapsulant absorber cement glaze varnish anodising anodizing anodic zinc resin powder e-coat finish grain
+texture"""
+
+#: Phrases that contain a defect word but name no defect: "cracks around the spot weld".
+NOT_DEFECTS = "spot weld, spot welds, spot welding, spot-weld, pin insertion, hole pattern, scale marking, scale markings"

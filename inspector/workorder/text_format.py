@@ -19,6 +19,7 @@ from inspector.workorder.limits import LimitProblem, find_limits
 from inspector.workorder.raw import ClauseItem, RawOrder, field_of_key
 from inspector.workorder.segments import NEG_RE
 from inspector.workorder.vocabulary import find_known_types
+from inspector.workorder.zone_lines import ZoneTable, heading_section, prose_zone, zones_without_geometry
 from inspector.workorder.zones import ZONE_NAME, ZoneDef, parse_zone_spec
 
 _KEY_RE = re.compile(r"^\s*(?P<key>[A-Za-z][A-Za-z0-9 ./#()_'-]{0,40}?)\s*[:=]\s*(?P<value>.*?)\s*$")
@@ -64,9 +65,29 @@ def read_text(text: str, *, spec_only: bool = False) -> RawOrder:
     current: ClauseItem | None = None
     prev_blank = False
     current_indent = 0
+    section: tuple[str, str | None, bool] = ("", None, False)  # what the heading above says
+    table: ZoneTable | None = None
     lines = text.splitlines()
     for lineno, line in enumerate(lines, 1):
         stripped = line.strip()
+        if stripped.startswith("|") and stripped.count("|") >= 3:  # a zone table
+            try:
+                if table is None:
+                    fresh = ZoneTable()
+                    if fresh.header(stripped):
+                        table, seen_header, current = fresh, True, None
+                        continue
+                else:
+                    zd_row = table.row(stripped, lineno)
+                    if zd_row is not None:
+                        raw.zones.append(zd_row)
+                        raw.header[f"Zone {zd_row.zone.name}"] = stripped
+                    continue
+            except WorkOrderError as err:
+                raw.problems.append(err)
+                continue
+        else:
+            table = None
         if not stripped:
             if in_header and seen_header:
                 in_header = False
@@ -83,10 +104,26 @@ def read_text(text: str, *, spec_only: bool = False) -> RawOrder:
                 raw.problems.append(err)
                 current = None
                 continue
+            if zd is None and not zm:
+                try:
+                    prose = prose_zone(stripped, lineno)
+                except WorkOrderError as err:
+                    raw.problems.append(err)
+                    current = None
+                    continue
+                if prose:
+                    raw.zones.extend(prose)
+                    for p in prose:
+                        raw.header[f"Zone {p.zone.name}"] = stripped
+                    seen_header, current = True, None
+                    continue
             if zd is not None:
                 key, _, value = re.split(r"([:=])", line, maxsplit=1)
                 raw.header[key.strip()] = value.strip()
-                raw.zones.append(zd)
+                zds = zd if isinstance(zd, list) else [zd]
+                raw.zones.extend(zds)
+                for z in zds[1:]:
+                    raw.header[f"Zone {z.zone.name}"] = value.strip()
                 seen_header = True
                 current = None
                 continue
@@ -112,10 +149,13 @@ def read_text(text: str, *, spec_only: bool = False) -> RawOrder:
                     seen_header = True
                     continue
             if _HEADING_RE.match(line) or (
-                stripped.endswith(":") and len(stripped.split()) <= 6 and not _looks_like_rule(stripped)
+                stripped.endswith(":")
+                and len(stripped.split()) <= 14
+                and (not _looks_like_rule(stripped) or heading_section(stripped)[2])
             ):
                 in_header = False
                 current = None
+                section = heading_section(stripped)
                 continue
             if in_header and not seen_header and _TITLE_RE.match(line) and not _looks_like_rule(line):
                 raw.header.setdefault("Title", stripped)
@@ -130,7 +170,7 @@ def read_text(text: str, *, spec_only: bool = False) -> RawOrder:
                 joiner = " " if current.text.endswith(":") else "; "
                 current.text = f"{current.text.rstrip(' ;')}{joiner}{body}"  # a sub-bullet of a numbered item
                 continue
-            current = ClauseItem(body, lineno, number)
+            current = ClauseItem(body, lineno, number, section[1], section=section[0], rejects=section[2])
             current_indent = indent
             raw.items.append(current)
             continue
@@ -149,7 +189,7 @@ def read_text(text: str, *, spec_only: bool = False) -> RawOrder:
         if continues and current is not None:
             current.text = f"{current.text} {stripped}"
         else:
-            current = ClauseItem(stripped, lineno, None)
+            current = ClauseItem(stripped, lineno, None, section[1], section=section[0], rejects=section[2])
             raw.items.append(current)
     for it in raw.items:
         it.text = it.text.strip()
@@ -157,13 +197,19 @@ def read_text(text: str, *, spec_only: bool = False) -> RawOrder:
     return raw
 
 
-def _zone_line(zm: re.Match, lineno: int) -> ZoneDef | None:
-    """The zone a 'Zone A: x 5-20 mm, y 5-20 mm' line defines; None for a rule like 'Zone A: no scratches'."""
+def _zone_line(zm: re.Match, lineno: int) -> ZoneDef | list[ZoneDef] | None:
+    """The zone a 'Zone A: x 5-20 mm, y 5-20 mm' line defines (or the zones to draw a line without
+    coordinates names); None for a rule like 'Zone A: no scratches'."""
     try:
         zd = parse_zone_spec(zm.group("name"), zm.group("spec"), line=lineno)
     except WorkOrderError:
         if _looks_like_rule(zm.group("spec")) and not re.search(r"\b[xy]\b", zm.group("spec"), re.I):
             return None
+        to_draw = zones_without_geometry(
+            zm.group("name"), (zm.group("label") or "").strip(), zm.group("spec"), lineno
+        )
+        if to_draw:
+            return to_draw
         raise
     if zm.group("label") and not zd.label:
         zd = ZoneDef(zd.zone, label=zm.group("label").strip(), line=lineno)

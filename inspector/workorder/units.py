@@ -32,7 +32,7 @@ _WORD_NUMBERS = {
 
 #: A number as written: 12, 0.5, .5, 0,5 (decimal comma) or a number word up to twelve.
 NUM = (
-    r"(?:\d+(?:[.,]\d+)?|[.,]\d+|(?:zero|one|a\s+single|single|two|three|four|five|six|seven|eight"
+    r"(?:(?:\d+[ -])?\d{1,2}/(?:2|4|8|16|32|64)(?![\d/])|\d+(?:[.,]\d+)?|[.,]\d+|(?:zero|one|a\s+single|single|two|three|four|five|six|seven|eight"
     r"|nine|ten|eleven|twelve)(?![\w]))"
 )
 
@@ -71,6 +71,10 @@ def parse_number(text: str) -> float:
     t = " ".join(text.strip().lower().split())
     if t in _WORD_NUMBERS:
         return float(_WORD_NUMBERS[t])
+    frac = re.fullmatch(r"(?:(\d+)[ -])?(\d+)/(\d+)", t)
+    if frac:  # inch fractions: '1/8', '1-1/2'
+        whole, num, den = frac.groups()
+        return int(whole or 0) + int(num) / int(den)
     t = t.replace(",", ".")
     if t.startswith("."):
         t = "0" + t

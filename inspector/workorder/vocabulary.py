@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from inspector.workorder.terms import GENERIC, TERMS
+from inspector.workorder.terms import GENERIC, NOT_DEFECTS, TERMS
 
 #: Canonical type of generic words ("defects", "flaws", "imperfections"): matches every finding.
 GENERIC_TYPE = "defect"
@@ -51,12 +51,15 @@ def _forms(phrase: str) -> set[str]:
 
 _FORMS: dict[str, str] = {}  # written form -> canonical type
 _ROUND: set[str] = set()
+_DEEP: set[str] = set()
 for _line in TERMS.replace("\\\n", " ").strip().splitlines():
     _head, _, _rest = _line.partition(":")
     _canon = _head.split("(")[0].strip()
     _tags = _head[len(_canon) :]
     if "round" in _tags:
         _ROUND.add(_canon)
+    if "depth" in _tags:
+        _DEEP.add(_canon)
     _entries = [w.strip().lower() for w in _rest.split(",") if w.strip()]
     if "listed" not in _tags:
         _entries.insert(0, _canon)
@@ -74,6 +77,8 @@ _FORM_RE = re.compile(
 )
 #: Types whose size is a diameter when the spec names no measure; the rest default to length.
 ROUND_TYPES = frozenset(_ROUND)
+#: Types whose size is a depth when the spec names no measure (undercut, underfill: ISO 5817 'h').
+DEPTH_TYPES = frozenset(_DEEP)
 
 MEASURES = ("length", "width", "area", "diameter", "depth", "count")
 
@@ -100,12 +105,16 @@ _MEASURE_WORDS = {
     "high": "depth",  # a burr's height: not measurable from a top view, like a depth
     "height": "depth",
     "deeper": "depth",
+    "shallower": "depth",
+    "shorter": "length",
+    "narrower": "width",
     "area": "area",
     "areas": "area",
     "size": "",  # "size" says nothing about which measure: type default
 }
 MEASURE_WORD_RE = re.compile(
-    r"(?<![\w])(long|lengths?|longer|wide|width|wider|broad|diameter|diam\.?|dia\.?|across|deep|depth|deeper|high|height|"
+    r"(?<![\w])(long|lengths?|longer|shorter|wide|width|wider|narrower|broad|diameter|diam\.?|dia\.?|across|deep|depth|deeper|"
+    r"shallower|high|height|"
     r"areas?|size)(?![\w])|[ø⌀]",
     re.IGNORECASE,
 )
@@ -121,6 +130,8 @@ def measure_of_word(word: str) -> str:
 
 def default_measure(defect_type: str) -> str:
     """The measure a size limit refers to when the spec names none: diameter or length."""
+    if defect_type in DEPTH_TYPES:
+        return "depth"
     return "diameter" if defect_type in ROUND_TYPES else "length"
 
 
@@ -129,9 +140,14 @@ def severity_word(word: str) -> str | None:
     return _SEVERITY_ALIASES.get(word.lower())
 
 
+_IRREGULAR = {"teeth": "tooth", "radii": "radius", "feet": "foot", "halves": "half", "knives": "knife"}
+
+
 def singularize(word: str) -> str:
     """English singular of a lower-case noun (enough for defect names)."""
     w = word.lower()
+    if w in _IRREGULAR:
+        return _IRREGULAR[w]
     if len(w) <= 3 or w.endswith(("ss", "us", "is", "sis")):
         return w
     if w.endswith("ies") and len(w) > 4:
@@ -164,9 +180,17 @@ def canonical_type(word: str) -> str:
 def find_known_types(text: str) -> list[tuple[int, int, str, str]]:
     """Known defect words in ``text``: (start, end, canonical type, word as written), in order."""
     out = []
+    blocked = [(m.start(), m.end()) for m in _NOT_DEFECT_RE.finditer(text)]
     for m in _FORM_RE.finditer(text):
+        if any(a < m.end() and m.start() < b for a, b in blocked):
+            continue  # 'the spot weld': a place, not a spot
         out.append((m.start(), m.end(), _FORMS[m.group(1).lower()], m.group(1)))
     return out
+
+
+_NOT_DEFECT_RE = re.compile(
+    r"(?<![\w-])(?:" + "|".join(re.escape(w.strip()) for w in NOT_DEFECTS.split(",")) + r")(?![\w-])", re.I
+)
 
 
 def is_known_form(word: str) -> bool:
