@@ -140,7 +140,7 @@ _CONDITION_RES: list[tuple[re.Pattern[str], str]] = [
     ),
     (
         re.compile(
-            r"\b(?:with|by|using|on)\s+(?:a\s+|the\s+)?(?:feeler\s+)?(?:gauge|gage|caliper|micrometer|"
+            r"\bmeasured\s+(?:by|with|on)\b|\b(?:with|by|using|on)\s+(?:a\s+|the\s+)?(?:feeler\s+)?(?:gauge|gage|caliper|micrometer|"
             r"lensmeter|eddy|xrf|zebra|fixture|flatness\s+table)",
             re.I,
         ),
@@ -159,6 +159,19 @@ def analyse(seg: str, ctx: ParseContext) -> Seg:
     """Read one segment. Raises WorkOrderError on bad numbers and units."""
     severity, sev_spans = find_severity(seg)
     light = mask(seg, sev_spans)
+    known_all = find_known_types(light)
+    explained = []  # 'Burns (dark spots from current density)': the brackets explain the word before
+    for m in re.finditer(r"\(([^)]*)\)", light):
+        if any(
+            e <= m.start() and not light[e : m.start()].strip()
+            for _, e, c, _ in known_all
+            if c != GENERIC_TYPE
+        ):
+            explained.append((m.start(), m.end()))
+    for (_, e1, _, _), (s2, e2, _, _) in zip(known_all, known_all[1:], strict=False):
+        if re.fullmatch(r"\s+", light[e1:s2]):
+            explained.append((s2, e2))  # 'rust spots', 'corrosion spots': the first word is the kind
+    light = mask(light, explained)
     condition = ""
     quantities = [(m.start(), m.end()) for m in _QUANTITY_RE.finditer(light)]
     if quantities:  # 'less than 360°', 'below 0.3 mT', 'Ra 3.2 max': a condition, not a defect size
@@ -226,6 +239,9 @@ def analyse(seg: str, ctx: ParseContext) -> Seg:
         types = [(GENERIC_TYPE, catch.group(0).strip())]
     open_types = [] if types else find_open_types(light, limits)
     undrawn = tuple(z for z in zones if z.lower() in ctx.undrawn)
+    cond = re.search(r"\b(?:if|unless|provided|as\s+long\s+as)\b(?P<rest>.*)", light, re.I | re.S)
+    if cond and not condition and re.search(r"[a-z]{3,}", re.sub(r"\bnot\b", "", cond.group("rest"))):
+        condition = "allowed only under a condition a person judges"
     negated = bool(NEG_RE.search(bare)) or (
         bool(types or open_types)
         and not limits

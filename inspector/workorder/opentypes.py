@@ -42,9 +42,9 @@ def _noun_phrase(words_text: str) -> str | None:
     while taken and taken[0] in _DROP_LEADING:
         taken.pop(0)
     taken = taken[:3]
-    if not taken or taken[-1] in _NOT_DEFECT or any(w in _STOP for w in taken):
+    if not taken or (len(taken) == 1 and taken[-1] in _NOT_DEFECT) or any(w in _STOP for w in taken):
         return None
-    if measure_of_word(taken[-1]) or taken[-1] in _NOT_DEFECT:
+    if measure_of_word(taken[-1]) or taken[-1] in ("surface", "surfaces", "part", "parts", "area", "areas"):
         return None
     return " ".join(taken)
 
@@ -74,10 +74,21 @@ def open_types(light: str, limits: list[Limit]) -> list[tuple[str, str]]:
             if nm:
                 cands.append((lim.end + nm.start(1), nm.group(1)))
     out: list[tuple[str, str]] = []
-    for _, phrase in sorted(cands):
+    firsts = [(start, phrase) for start, phrase in sorted(cands) if _noun_phrase(phrase)]
+    for start, phrase in firsts[:1]:  # the first noun, and those listed with it
+        more = [phrase]
         np_ = _noun_phrase(phrase)
-        if np_:
-            canon = canonical_type(np_)
-            if canon and canon not in [c for c, _ in out]:
-                out.append((canon, np_))
-    return out[:1]
+        tail = low[start + len(np_ or phrase) :] if np_ else ""
+        while np_ and (m := re.match(r"\s*(?:,|\band\b|\bor\b|,\s*(?:and|or))\s+(?:no\s+)?" + _NP, tail)):
+            more.append(m.group(1))
+            nxt = _noun_phrase(m.group(1))
+            if not nxt:
+                break
+            tail = tail[m.start(1) + len(nxt) :]
+        for p in more:
+            np_ = _noun_phrase(p)
+            if np_:
+                canon = "missing feature" if np_.startswith("missing ") else canonical_type(np_)
+                if canon and canon not in [c for c, _ in out]:
+                    out.append((canon, np_))
+    return out

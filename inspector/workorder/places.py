@@ -80,7 +80,7 @@ def _table(text: str) -> dict[str, tuple[str, ...]]:
 _SITES = _table(SITES)
 _LAYERS = frozenset(LAYERS.split())
 _PREFIX_RE = re.compile(
-    r"^\s*(?P<np>[A-Za-z][\w'-]*(?:\s+[A-Za-z][\w'-]*){0,3})\s*(?:\((?P<paren>[^)]{1,60})\))?\s*:\s*(?=\S)"
+    r"^\s*(?P<np>[A-Za-z][\w'-]*(?:\s+[A-Za-z][\w'-]*){0,3})\s*(?:\((?P<paren>[^)]{1,60})\))?\s*(?::|\s[-–—]\s)\s*(?=\S)"
 )
 _NOT_PREFIX = frozenset(
     """note notes remark remarks attention important comment comments zone zones class visual inspection
@@ -98,7 +98,7 @@ def descriptive(name: str, types: tuple[str, ...]) -> bool:
     words = name.lower().split()
     if not words:
         return False
-    if words[-1] in _LAYERS or " ".join(words[-2:]) in _LAYERS:
+    if words[-1] in _LAYERS or words[0] in _LAYERS:  # 'in the chrome', 'in the anodic finish'
         return True
     if any(w.startswith(("non-", "un")) for w in words[:-1]) or not types:
         return False
@@ -119,8 +119,13 @@ def prefix_place(text: str) -> Place | None:
         return None
     if m.group("paren") and re.search(r"\b(?:zone|class)\b", m.group("paren"), re.I):
         return None  # 'Core (zone A): ...': the zone reference names the place
-    if words[-1] not in PLACE_NOUNS and not find_known_types(text[m.end() :]):
-        return None  # 'Die soldering marks: treat as cosmetic': the opening is the defect, not a place
+    rest = text[m.end() :]
+    if not find_known_types(rest) and (
+        words[-1] not in PLACE_NOUNS or not re.search(r"\b(?:no|any)\s+[a-z]", rest, re.I)
+    ):
+        return (
+            None  # 'Die soldering marks: treat as cosmetic', 'Needle lines: none': the opening is the defect
+        )
     if all(w in WHOLE or w in ("entire", "whole", "outer", "visible") for w in words):
         return Place("anywhere", (), m.start("np"), m.end("np"))
     return Place("inside", (_name(np_),), m.start("np"), m.end("np"))
@@ -186,7 +191,9 @@ def find_places(text: str, types: tuple[str, ...] = ()) -> list[Place]:
         if head in WHOLE or (
             det in ("all", "any", "both") and head in ("surface", "surfaces", "area", "areas")
         ):
-            if all(w in WHOLE or w in ("entire", "whole", "outer", "visible") for w in words):
+            if all(w in WHOLE or w in ("entire", "whole", "outer", "visible") for w in words) or (
+                head not in PLACE_NOUNS and det in ("the", "its")
+            ):  # 'in the sintered body', 'around the spot weld': the whole part
                 out.append(Place("anywhere", (), m.start(), m.end()))
                 continue
         if det not in ("the", "its") and head not in PLACE_NOUNS:

@@ -98,6 +98,7 @@ def parse_rules(
             seg.negated, seg.permitted, zmode = True, False, "outside"
         if seg.elsewhere and "zone" in ctx.recent:  # 'elsewhere': outside the zone named last
             zmode, znames = "outside", ctx.recent["zone"][1]
+            prev_zone = (zmode, znames)
         if zmode in ("inside", "outside") and znames:
             ctx.recent["zone"] = (zmode, znames)
         if zone is not None:

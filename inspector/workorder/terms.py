@@ -121,7 +121,7 @@ scab: scabs
 pimple: pimples
 wrinkle: wrinkled, crease, creased, =folds
 burst: shear burst, socket burst
-birdswing: bird swing
+birdswing: bird swing, =birdswings, =bird swings
 spike: glass spike
 desilvering: silver loss
 black edge: edge corrosion
@@ -150,7 +150,7 @@ exposed copper, dent: conductor, trace, track
 #: Layers of a part: a defect "in the coating" or "in the chrome" lies wherever that layer is, so the
 #: phrase is no zone (the coverlay of a flex board or the solder mask cover parts only: not listed).
 LAYERS = """coating chrome plating paint paintwork lacquer enamel topcoat clearcoat basecoat primer film layer
-encapsulant absorber cement glaze varnish anodising anodizing anodic zinc resin powder e-coat finish grain
+encapsulant absorber cement glaze varnish anodising anodizing anodic zinc resin powder e-coat grain
 texture"""
 
 #: Phrases that contain a defect word but name no defect: "cracks around the spot weld".

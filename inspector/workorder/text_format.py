@@ -18,7 +18,7 @@ from inspector.workorder.errors import WorkOrderError
 from inspector.workorder.limits import LimitProblem, find_limits
 from inspector.workorder.raw import ClauseItem, RawOrder, field_of_key
 from inspector.workorder.segments import NEG_RE
-from inspector.workorder.vocabulary import find_known_types
+from inspector.workorder.vocabulary import GENERIC_TYPE, find_known_types
 from inspector.workorder.zone_lines import ZoneTable, heading_section, prose_zone, zones_without_geometry
 from inspector.workorder.zones import ZONE_NAME, ZoneDef, parse_zone_spec
 
@@ -48,6 +48,15 @@ def _looks_like_rule(text: str) -> bool:
     except LimitProblem:
         return True
     return bool(limits or find_known_types(text) or NEG_RE.search(text))
+
+
+def _only_names_kinds(text: str) -> bool:
+    """'Casting defects:', 'Visual (radiographs not required):': a heading over a list, no rule of its own."""
+    try:
+        limits = [lim for lim in find_limits(text, set()) if not lim.bare]
+    except LimitProblem:
+        return False
+    return not limits and all(c == GENERIC_TYPE for _, _, c, _ in find_known_types(text))
 
 
 def read_text(text: str, *, spec_only: bool = False) -> RawOrder:
@@ -151,7 +160,11 @@ def read_text(text: str, *, spec_only: bool = False) -> RawOrder:
             if _HEADING_RE.match(line) or (
                 stripped.endswith(":")
                 and len(stripped.split()) <= 14
-                and (not _looks_like_rule(stripped) or heading_section(stripped)[2])
+                and (
+                    not _looks_like_rule(stripped)
+                    or _only_names_kinds(stripped)
+                    or heading_section(stripped)[2]
+                )
             ):
                 in_header = False
                 current = None

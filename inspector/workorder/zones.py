@@ -175,7 +175,7 @@ def check_unique(defs: Iterable[ZoneDef]) -> None:
 # ---- references in clause text -------------------------------------------------------
 
 _OUTSIDE = r"(?:outside(?:\s+of)?|beyond|except(?:\s+(?:in|on|within|at))?|other\s+than(?:\s+(?:in|on))?|not\s+(?:in|on|within|at))"
-_INSIDE = r"(?:in|inside|within|on|at|into|touching|touches|touch|entering|reaching)"
+_INSIDE = r"(?:in|inside|within|on|at|along|into|touching|touches|touch|entering|reaching)"
 
 
 @dataclass(frozen=True)

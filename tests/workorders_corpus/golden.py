@@ -50,7 +50,12 @@ def parse_line(line: str) -> Expect:
     cid, typ, rule, where, per = parts[:5]
     if typ.startswith("review"):
         return Expect(cid, False, typ[6:].strip() or None)
-    e = {"id": cid, "checkable": True, "catch_all": typ == "*", "defect_type": "defect" if typ == "*" else typ}
+    e = {
+        "id": cid,
+        "checkable": True,
+        "catch_all": typ == "*",
+        "defect_type": "defect" if typ == "*" else typ,
+    }
     if rule == "none":
         e.update(measure="count", comparison="<=", limit=0.0)
     else:
@@ -67,9 +72,14 @@ def parse_line(line: str) -> Expect:
         m = re.fullmatch(r"per\s+(?:([\d.]+)\s*)?(\S+)", per)
         amount, unit = float(m.group(1) or 1), m.group(2)
         if unit in _AREA or unit in ("m2", "dm2"):
-            e.update(count_per="area", count_base=amount * {"m2": 1e6, "dm2": 1e4}.get(unit, _AREA.get(unit, 1)))
+            e.update(
+                count_per="area", count_base=amount * {"m2": 1e6, "dm2": 1e4}.get(unit, _AREA.get(unit, 1))
+            )
         elif unit in ("m", "mm", "cm", "in", "ft"):
-            e.update(count_per="length", count_base=amount * {"m": 1000.0, "ft": 304.8}.get(unit, _LEN.get(unit, 1)))
+            e.update(
+                count_per="length",
+                count_base=amount * {"m": 1000.0, "ft": 304.8}.get(unit, _LEN.get(unit, 1)),
+            )
         else:
             e.update(count_per=unit)
     return Expect(**e)
@@ -96,9 +106,15 @@ def read_expected(industry: Path) -> dict[str, list[Expect] | None]:
 def same(e: Expect, c: SpecClause) -> list[str]:
     """Differences between an expected and a parsed clause ([] when the clause is right)."""
     got = Expect(
-        c.id, c.checkable, c.defect_type, c.catch_all, c.measure if c.checkable else None,
-        c.comparison if c.checkable else None, c.limit if c.checkable else None,
-        c.zone_mode if c.checkable else "anywhere", c.zone if c.checkable else None,
+        c.id,
+        c.checkable,
+        c.defect_type,
+        c.catch_all,
+        c.measure if c.checkable else None,
+        c.comparison if c.checkable else None,
+        c.limit if c.checkable else None,
+        c.zone_mode if c.checkable else "anywhere",
+        c.zone if c.checkable else None,
         c.count_per if c.checkable and c.measure == "count" and c.limit else "part",
         c.count_base if c.checkable and c.measure == "count" and c.limit else None,
     )
