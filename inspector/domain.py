@@ -53,14 +53,20 @@ class Role(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Frame:
-    """One image of one part as it arrives from a source."""
+    """One image of one part as it arrives from a source. ``encoded``/``ext``: the file's own
+    bytes and suffix (stored as they are, not re-encoded); ``capture_ms``: time the line waited."""
 
     image: np.ndarray  # (H, W, 3) uint8 RGB
     source: str  # e.g. "folder:/data/in", "camera:0", "video:/x.mp4"
     index: int = 0  # position in the source's stream
     name: str = ""  # file name or frame label; serial number when known
     captured_at: datetime = field(default_factory=utcnow)
-    meta: dict[str, Any] = field(default_factory=dict)
+    path: str = ""  # the file it was read from, if any
+    encoded: bytes | None = None
+    ext: str = ""  # e.g. ".png"
+    capture_ms: float | None = None
+    grabbed_at: float | None = None  # time.perf_counter() when a live grabber took it
+    meta: dict[str, Any] = field(default_factory=dict)  # a plugin source's own extras
 
     @property
     def size(self) -> tuple[int, int]:
@@ -364,15 +370,8 @@ def _tuple2(v: Any) -> tuple:
 
 
 def region_from_data(d: dict[str, Any]) -> Region:
-    return Region(
-        box=tuple(d["box"]),
-        area_px=d["area_px"],
-        length_px=d["length_px"],
-        width_px=d["width_px"],
-        score=d["score"],
-        contour=_tuple2(d.get("contour", ())),
-        zones=tuple(d.get("zones", ())),
-    )
+    return Region(box=tuple(d["box"]), area_px=d["area_px"], length_px=d["length_px"], width_px=d["width_px"],
+                  score=d["score"], contour=_tuple2(d.get("contour", ())), zones=tuple(d.get("zones", ())))
 
 
 def finding_from_data(d: dict[str, Any]) -> Finding:

@@ -8,68 +8,55 @@ explanations are written after the verdict, so they never hold the line).
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from inspector import plugins
-from inspector.domain import (
-    Analysis,
-    Explanation,
-    Frame,
-    Inspection,
-    VerdictKind,
-    WorkOrder,
-    to_data,
-    utcnow,
+from inspector.domain import Analysis, Explanation, Frame, Inspection, VerdictKind, WorkOrder, utcnow
+from inspector.errors import InspectorError, LineError, NotFound, UsageError, describe
+from inspector.events import (
+    EVENT_TYPES,
+    EventBus,
+    ExplanationReady,
+    PartFailed,
+    PartJudged,
+    PartStored,
+    SourceLost,
 )
+from inspector.facade_records import RecordsDoor, render_display
+from inspector.facade_trace import TraceDoor
+from inspector.facade_zones import ZonesDoor
+from inspector.line import PartResult, RunSummary, run_line
 from inspector.model.base import Cancelled, LabelledExample, ModelBackend, ModelError, Progress, TeachResult
 from inspector.settings import Settings
-from inspector.sources import FrameSource, SourceError, open_source, read_image
+from inspector.sources import IMAGE_SUFFIXES, FrameSource, SourceError, open_source, read_image
 from inspector.spec import judge
+
+__all__ = ["EVENT_TYPES", "IMAGE_SUFFIXES", "Cancelled", "Inspector", "InspectorError", "LabelledExample",
+           "LineError", "ModelError", "NotFound", "PartResult", "RunSummary", "SourceError", "UsageError",
+           "describe", "open_source", "read_image", "render_display"]
 
 log = logging.getLogger(__name__)
 
-ExplanationListener = Callable[[str, Explanation], None]
 MAX_EXPLAIN_BACKLOG = 8  # beyond this many queued flagged parts, explanations use the template
 
 
-@dataclass
-class PartResult:
-    """One inspected part as the UI shows it: the stored record plus what is not stored."""
+class Inspector(RecordsDoor, TraceDoor, ZonesDoor):
+    """Facade over the core. Thread-safe for one GUI/CLI thread plus its own workers.
 
-    inspection: Inspection
-    image: np.ndarray
-    anomaly_map: np.ndarray
-
-
-@dataclass
-class RunSummary:
-    order_id: str
-    source: str
-    inspected: int = 0
-    counts: dict[str, int] = field(default_factory=lambda: {v.value: 0 for v in VerdictKind})
-    errors: list[str] = field(default_factory=list)
-    dropped: int = 0
-    seconds: float = 0.0
-    stage_ms: dict[str, float] = field(default_factory=dict)  # mean per stage
-    cancelled: bool = False
-
-    @property
-    def yield_pct(self) -> float:
-        return 100.0 * self.counts["OK"] / self.inspected if self.inspected else 0.0
-
-
-class Inspector:
-    """Facade over the core. Thread-safe for one GUI/CLI thread plus its own workers."""
+    ``events`` is the line's event bus (``inspector.events``): the app, the CLI and every
+    publisher plugin (entry-point group ``inspector.publishers``) subscribe to it.
+    """
 
     def __init__(self, settings: Settings | None = None, *, backend: ModelBackend | None = None,
                  store: Any | None = None):
@@ -81,7 +68,12 @@ class Inspector:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inspector-writer")
         self._explainer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inspector-explainer")
         self._pending: set[Future] = set()
-        self._listeners: list[ExplanationListener] = []
+        self.events = EventBus()
+        for name, factory in plugins.load_all("inspector.publishers").items():
+            try:
+                self.events.subscribe(factory(self.settings), background=True)
+            except Exception:  # a broken publisher is logged and skipped, never stops the station
+                log.exception("publisher %s failed to start", name)
         self.actor = self.settings.operator or "station"
         self.user = None  # the signed-in domain.User, if any
         self._closed = False
@@ -146,9 +138,9 @@ class Inspector:
         """Append an audit event through the writer (append-only, hash-chained)."""
         self._write(self.audit.append, self.actor, action, entity, entity_id, before, after)
 
-    def _write(self, fn: Callable, *args: Any) -> Any:
+    def _write(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         """Run a database write on the single writer thread and wait for it (raises its error)."""
-        return self._writer.submit(fn, *args).result()
+        return self._writer.submit(fn, *args, **kwargs).result()
 
     # --- work orders ------------------------------------------------------------------------
 
@@ -233,20 +225,24 @@ class Inspector:
 
     # --- inspection -------------------------------------------------------------------------
 
-    def add_explanation_listener(self, fn: ExplanationListener) -> None:
-        """``fn(inspection_id, explanation)`` is called (from the explainer thread) when one is stored."""
-        self._listeners.append(fn)
+    def add_explanation_listener(self, fn: Callable[[str, Explanation], None]) -> Callable[[], None]:
+        """``fn(inspection_id, explanation)`` when one is stored (explainer thread); returns an
+        unsubscribe. A shorthand for subscribing to :class:`~inspector.events.ExplanationReady`."""
+        return self.events.subscribe(lambda e: fn(e.inspection_id, e.explanation), ExplanationReady)
 
-    def inspect_frame(self, frame: Frame, work_order: WorkOrder, *, explain: str | None = None) -> PartResult:
+    def inspect_frame(self, frame: Frame, work_order: WorkOrder, *, explain: str | None = None,
+                      run_id: str = "") -> PartResult:
         """Analyse, judge and store one part; returns once the record is committed.
 
         ``explain``: 'async' (default from settings), 'sync' or 'off'. Raises ModelError for an
-        image the model cannot take; nothing is stored then.
+        image the model cannot take; nothing is stored then. Publishes ``PartJudged``.
         """
+        work_order = self.with_drawn_zones(work_order)  # zones the QE drew in the Teach tab
         t0 = time.perf_counter()
         analysis = self.backend.analyze(frame.image, work_order)
         t1 = time.perf_counter()
-        verdict = judge(analysis.findings, work_order, type_min=analysis.thresholds.get("type_min", 0.0), image_size=frame.size)
+        verdict = judge(analysis.findings, work_order, type_min=analysis.thresholds.get("type_min", 0.0),
+                        image_size=frame.size)
         t2 = time.perf_counter()
         h, w = frame.image.shape[:2]
         inspection = Inspection(
@@ -258,9 +254,9 @@ class Inspector:
             pixel_size_mm=work_order.pixel_size_mm, operator=self.actor,
         )
         timings = {f"analyze.{k}": v for k, v in analysis.timings_ms.items()}
-        timings.update(capture=float(frame.meta.get("capture_ms", 0.0)), analyze=(t1 - t0) * 1e3,
-                       judge=(t2 - t1) * 1e3)
+        timings.update(capture=float(frame.capture_ms or 0.0), analyze=(t1 - t0) * 1e3, judge=(t2 - t1) * 1e3)
         inspection.timings_ms = timings
+        self.events.publish(PartJudged(run_id, inspection))
         self._write(self._store_part, inspection, frame)
         timings["store"] = (time.perf_counter() - t2) * 1e3
         mode = explain or self.settings.explain
@@ -274,9 +270,8 @@ class Inspector:
 
     def _store_part(self, inspection: Inspection, frame: Frame) -> None:
         images = self.store.images
-        encoded = frame.meta.get("encoded")
-        if encoded:
-            inspection.image_sha256 = images.put_bytes(encoded, frame.meta.get("ext", ".png"))
+        if frame.encoded:
+            inspection.image_sha256 = images.put_bytes(frame.encoded, frame.ext or ".png")
         else:
             inspection.image_sha256 = images.put_array(frame.image)
         self.store.save_inspection(inspection)
@@ -302,66 +297,41 @@ class Inspector:
         inspection.timings_ms["explain"] = (time.perf_counter() - t0) * 1e3
         inspection.explanation = explanation
         self._write(self.store.add_explanation, inspection.id, explanation)
-        for fn in list(self._listeners):
-            try:
-                fn(inspection.id, explanation)
-            except Exception:
-                log.exception("explanation listener failed")
+        self.events.publish(ExplanationReady(inspection.id, explanation))
 
     def run(self, source: FrameSource | str | list[str], work_order: WorkOrder, *,
             on_result: Callable[[PartResult], None] | None = None,
             on_error: Callable[[str], None] | None = None,
             progress: Progress | None = None, cancel: threading.Event | None = None,
-            limit: int | None = None) -> RunSummary:
-        """Inspect every frame of a source. Bad frames are reported and skipped; the run goes on."""
-        summary = RunSummary(work_order.order_id, str(source))
+            limit: int | None = None, run_id: str | None = None) -> RunSummary:
+        """Inspect every frame of a source on this thread (the one line loop, ``inspector.line``).
 
-        def report(message: str) -> None:
-            summary.errors.append(message)
-            if on_error:
-                on_error(message)
-
+        ``source``: a source spec (folder, files, ``video:``, ``hotfolder:``, ``camera:N``) or an
+        open-able ``FrameSource``. Bad frames are reported and skipped; the run goes on. Every
+        step is published on ``events``; ``on_result``/``on_error`` are shorthands for
+        subscribing to this run's ``PartStored``/``PartFailed`` and source problems.
+        Raises ``SourceError`` when the source as a whole cannot be opened.
+        """
+        run_id = run_id or uuid.uuid4().hex
         if not isinstance(source, FrameSource):
-            source = open_source(source, on_error=lambda e: report(str(e)))
-        elif on_error:
-            source.on_error = lambda e: report(str(e))
-        summary.source = source.description
-        stage_sums: dict[str, float] = {}
-        total = len(source) if hasattr(source, "__len__") else 0
-        t0 = time.perf_counter()
-        with source:
-            total = len(source) if hasattr(source, "__len__") else total
-            for frame in source:
-                if cancel is not None and cancel.is_set():
-                    summary.cancelled = True
-                    source.stop()
-                    break
-                try:
-                    result = self.inspect_frame(frame, work_order)
-                except (ModelError, SourceError) as exc:
-                    report(f"{frame.name}: {exc}")
-                    continue
-                insp = result.inspection
-                summary.inspected += 1
-                summary.counts[insp.verdict.kind.value] += 1
-                for k in ("capture", "analyze", "judge", "store"):
-                    stage_sums[k] = stage_sums.get(k, 0.0) + insp.timings_ms.get(k, 0.0)
-                if on_result:
-                    on_result(result)
-                if progress:
-                    try:
-                        progress(summary.inspected, total, frame.name)
-                    except Cancelled:
-                        summary.cancelled = True
-                        source.stop()
-                        break
-                if limit is not None and summary.inspected >= limit:
-                    break
-        summary.dropped = source.dropped
-        summary.seconds = time.perf_counter() - t0
-        if summary.inspected:
-            summary.stage_ms = {k: v / summary.inspected for k, v in stage_sums.items()}
-        return summary
+            source = open_source(source)
+
+        def forward(event: Any) -> None:
+            if getattr(event, "run_id", None) != run_id:
+                return
+            if isinstance(event, PartStored) and on_result is not None:
+                on_result(event.result)
+            elif isinstance(event, PartFailed) and on_error is not None:
+                on_error(event.message)
+            elif isinstance(event, SourceLost) and on_error is not None:
+                on_error(event.message)
+
+        unsubscribe = self.events.subscribe(forward, PartStored, PartFailed, SourceLost)
+        try:
+            return run_line(functools.partial(self.inspect_frame, run_id=run_id), self.events, source,
+                            work_order, run_id=run_id, cancel=cancel, progress=progress, limit=limit)
+        finally:
+            unsubscribe()
 
     def wait_explanations(self, timeout: float | None = None) -> bool:
         """Block until queued explanations are stored. True when none is left."""
@@ -379,108 +349,6 @@ class Inspector:
             self._pending.discard(fut)
         return True
 
-    # --- queries, review, reports --------------------------------------------------------------
-
-    def query(self, **filters: Any) -> list[Inspection]:
-        return self.store.query_inspections(**filters)
-
-    def get(self, inspection_id: str) -> Inspection:
-        return self.store.get_inspection(inspection_id)
-
-    def counts(self, order_id: str | None = None, lot: str | None = None) -> dict[str, float]:
-        return self.store.counts(order_id=order_id, lot=lot)
-
-    def image(self, inspection: Inspection) -> np.ndarray:
-        return self.store.images.read(inspection.image_sha256)
-
-    def overlay(self, inspection: Inspection, anomaly_map: np.ndarray | None = None) -> np.ndarray:
-        from inspector.reports.overlay import render_overlay
-
-        return render_overlay(self.image(inspection), inspection.findings, anomaly_map, inspection.verdict)
-
-    def reviews(self, inspection_id: str):
-        return self.store.reviews_for(inspection_id)
-
-    def reason_codes(self):
-        """Active reason codes reviewers may choose from (admin-managed list)."""
-        from inspector.trace import ReasonCodes
-
-        return ReasonCodes(self.store).list()
-
-    def review(self, inspection_id: str, decision: str, reason_code: str, comment: str, *,
-               username: str, password: str, meaning: str = ""):
-        """Record a signed disposition. Re-authenticates the reviewer; operators are refused."""
-        from inspector.trace import sign_review
-
-        return self._write(sign_review, self.store, inspection_id, decision, reason_code, comment,
-                           username, password, meaning)
-
-    @staticmethod
-    def final_verdict(inspection: Inspection, reviews: Sequence[Any] = ()):
-        """The shipped verdict of a part: its latest signed disposition wins over the machine
-        verdict (``inspector.reports.final.FinalVerdict``). Pure: no database access."""
-        from inspector.reports.final import final_verdict
-
-        return final_verdict(inspection, reviews)
-
-    def review_preview(self, inspection_id: str, decision: str, reason_code: str, comment: str, *,
-                       username: str):
-        """What ``review`` would sign (part, decision, reason, comment, signer, meaning), checked
-        the same way but without the password; writes nothing. Shown before every signature."""
-        from inspector.trace import preview_review
-
-        return preview_review(self.store, inspection_id, decision, reason_code, comment, username)
-
-    def pull_for_review(self, text: str, *, order_id: str | None = None, limit: int = 50) -> list[Inspection]:
-        """Any part, whatever its machine verdict (OK too), by inspection id (or a unique start),
-        image / part name or image hash, for a reviewer to disposition (escape correction).
-
-        Needs ``review.decide`` once accounts exist; audited as ``review.pulled`` (query and hits).
-        Raises ``ValueError`` for an empty query.
-        """
-        from inspector.trace.lookup import find_parts
-
-        self.require("review.decide")
-        found = [self.get(i) for i in find_parts(self.store, text, order_id=order_id, limit=limit)]
-        self._record("review.pulled", "inspection", found[0].id if len(found) == 1 else "*", None,
-                     {"query": text.strip(), "order_id": order_id, "found": [i.id for i in found],
-                      "machine_verdicts": [i.verdict.kind.value for i in found]})
-        return found
-
-    def report(self, order_id: str, out: str | Path, *, lot: str | None = None,
-               progress: Progress | None = None, **options: Any):
-        """PDF report for a work order (or lot); audited. ``options`` go to build_work_order_report
-        (since, until, subgroup, gallery_limit, generated_by)."""
-        from inspector.reports import build_work_order_report
-
-        self.require("report")
-        options.setdefault("generated_by", self.actor)
-        info = build_work_order_report(self.store, order_id, Path(out), lot=lot, progress=progress, **options)
-        self._record("report.generated", "work_order", order_id, None,
-                     {"path": str(out), "document_hash": info.document_hash, "parts": info.n_parts,
-                      "lot": lot})
-        return info
-
-    def certificate(self, inspection_id: str, out: str | Path):
-        """One-page inspection certificate for a part; audited."""
-        from inspector.reports.certificate import build_certificate
-
-        self.require("report")
-        info = build_certificate(self.store, inspection_id, Path(out))
-        self._record("report.generated", "inspection", inspection_id, None,
-                     {"path": str(out), "document_hash": info.document_hash, "kind": "certificate"})
-        return info
-
-    def export(self, out: str | Path, fmt: str, **filters: Any) -> Any:
-        """CSV/XLSX/JSON export of inspections, findings, reviews; audited."""
-        from inspector.reports.export import export
-
-        self.require("export")
-        result = export(self.store, Path(out), fmt, **filters)
-        self._record("data.exported", "inspections", str(filters.get("order_id") or "*"), None,
-                     {"path": str(out), "format": fmt, "filters": to_data(filters)})
-        return result
-
     # --- shutdown -----------------------------------------------------------------------------
 
     def close(self, timeout: float = 120.0) -> None:
@@ -492,6 +360,7 @@ class Inspector:
             log.warning("explanations still pending at shutdown; their inspections keep no explanation")
         self._explainer.shutdown(wait=True, cancel_futures=True)
         self._writer.shutdown(wait=True)
+        self.events.close()
         if self._store is not None:
             self._store.close()
 

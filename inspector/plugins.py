@@ -1,7 +1,8 @@
 """Entry-point plugins: one group per kind. A broken plugin is logged and skipped, never fatal.
 
-Groups: ``inspector.sources``, ``inspector.backends``, ``inspector.publishers``,
-``inspector.exporters``. Built-ins register the same way (see pyproject.toml), with a
+Groups: ``inspector.sources``, ``inspector.backends``, ``inspector.publishers`` (a factory
+``f(settings) -> callable(event)``, subscribed to the line's event bus), ``inspector.exporters``,
+``inspector.commands`` (a module with ``register(subparsers)``: an ``inspector`` subcommand). Built-ins register the same way (see pyproject.toml), with a
 fallback table so a source checkout that was never pip-installed still works.
 """
 
@@ -12,6 +13,8 @@ import logging
 from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
+
+from inspector.errors import InspectorError
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +29,11 @@ BUILTINS: dict[str, dict[str, str]] = {
     "inspector.backends": {"embedded-vlm": "inspector.model.vlm:EmbeddedVLM"},
     "inspector.publishers": {},
     "inspector.exporters": {},
+    "inspector.commands": {},
 }
 
 
-class PluginError(LookupError):
+class PluginError(InspectorError, LookupError):
     """No plugin of that name in the group, or it failed to load."""
 
 
@@ -57,7 +61,7 @@ def get(group: str, name: str) -> Any:
     module, _, attr = table[name].partition(":")
     try:
         obj = importlib.import_module(module)
-        for part in attr.split("."):
+        for part in attr.split(".") if attr else ():
             obj = getattr(obj, part)
     except Exception as exc:
         raise PluginError(f"plugin {name!r} ({table[name]}) failed to load: {exc}") from exc

@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from inspector.errors import InspectorError
+
 ENV_PREFIX = "INSPECTOR_"
 EXPLAIN_MODES = ("async", "sync", "off")
 DEVICES = ("auto", "cpu", "cuda")
 
 
-class SettingsError(ValueError):
+class SettingsError(InspectorError, ValueError):
     """A setting is unknown or has a value of the wrong kind."""
 
 

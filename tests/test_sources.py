@@ -33,7 +33,7 @@ def test_folder_yields_sorted_rgb_frames_and_skips_corrupt(tmp_path):
     assert [f.name for f in frames] == ["a.png", "b.png"]
     assert frames[0].image.shape == (48, 64, 3) and frames[0].image.dtype == np.uint8
     assert tuple(frames[0].image[6, 6]) == (255, 0, 0)  # decoded as RGB, not BGR
-    assert frames[0].meta["encoded"] == (tmp_path / "a.png").read_bytes()
+    assert frames[0].encoded == (tmp_path / "a.png").read_bytes() and frames[0].ext == ".png"
     assert sorted(e.item.rsplit("/", 1)[-1] for e in errors) == ["c.png", "d.jpg"]
     assert all(e.recoverable for e in errors)
     assert src.dropped == 2

@@ -127,7 +127,7 @@ class FakeFacade:
     def __init__(self, fail=None, delay=0.0):
         self.fail, self.delay, self.stored = fail or {}, delay, []
 
-    def inspect_frame(self, frame, wo):
+    def inspect_frame(self, frame, wo, **kw):
         time.sleep(self.delay)
         exc = self.fail.get(frame.index) or self.fail.get("*")
         if exc is not None:
@@ -139,24 +139,28 @@ class FakeFacade:
                           source="list", frame_name=frame.name, station="s", captured_at=utcnow(),
                           inspected_at=utcnow(), model=ModelInfo("m", "1", "0"), thresholds={}, image_score=0.0,
                           findings=[], verdict=Verdict(VerdictKind.OK),
-                          timings_ms={"analyze": 1.0, "capture": frame.meta.get("capture_ms", -1.0)})
+                          timings_ms={"analyze": 1.0, "capture": -1.0 if frame.capture_ms is None else frame.capture_ms})
         self.stored.append(frame.index)
         return PartResult(insp, frame.image, np.zeros((8, 8), np.float32))
 
 
 def run(facade, source, **kw):
-    from ui.runner import TapSource, run_line
+    """The core line (inspector/line.py) with the fake facade; parts and problems as the app gets them."""
+    from inspector.events import EventBus, PartFailed, PartStored
+    from inspector.line import TapSource, run_line
 
-    parts, errors = [], []
-    summary = run_line(facade, TapSource(source, lambda img: None), WorkOrder("WO-1"), cancel=kw.pop(
-        "cancel", threading.Event()), on_part=parts.append, on_error=errors.append, **kw)
+    bus, parts, errors = EventBus(), [], []
+    bus.subscribe(lambda e: parts.append(e.result), PartStored)
+    bus.subscribe(lambda e: errors.append(e.message), PartFailed)
+    summary = run_line(facade.inspect_frame, bus, TapSource(source, lambda img: None), WorkOrder("WO-1"),
+                       cancel=kw.pop("cancel", threading.Event()), **kw)
     return summary, parts, errors
 
 
 def test_line_skips_bad_parts_and_stops_only_for_good_reasons():
     summary, parts, errors = run(FakeFacade({1: ModelError("image too small")}), ListSource(4))
     assert summary.inspected == 3 and [p.inspection.frame_name for p in parts] == ["f0", "f2", "f3"]
-    assert errors == ["f1: image too small"] and parts[0].overlay.width() == 8
+    assert errors == ["f1: image too small"] and parts[0].image.shape[1] == 8
 
     summary, parts, errors = run(FakeFacade({"*": NotTaughtError("part 'P' is not taught")}), ListSource(5))
     assert summary.inspected == 0 and len(errors) == 1 and "teach the part first" in errors[0]
@@ -175,15 +179,17 @@ def test_line_skips_bad_parts_and_stops_only_for_good_reasons():
 
 
 def test_live_stream_shows_every_frame_and_inspects_the_newest():
-    from ui.runner import LatestFrameSource, is_stream, run_line
+    from inspector.events import EventBus, FrameArrived, PartStored
+    from inspector.line import LatestFrameSource, is_stream, run_line, wrap_source
 
-    shown = []
-    src = LatestFrameSource(ListSource(60, live=True, delay=0.005), shown.append)
-    assert is_stream(src.inner)
+    bus, shown, parts = EventBus(), [], []
+    bus.subscribe(lambda e: shown.append(e.image), FrameArrived)
+    bus.subscribe(lambda e: parts.append(e.result), PartStored)
+    inner = ListSource(60, live=True, delay=0.005)
+    assert is_stream(inner) and isinstance(wrap_source(inner, bus, "r"), LatestFrameSource)
     facade = FakeFacade(delay=0.05)
-    parts: list = []
-    summary = run_line(facade, src, WorkOrder("WO-1"), cancel=threading.Event(), on_part=parts.append,
-                       on_error=lambda m: None)
+    summary = run_line(facade.inspect_frame, bus, ListSource(60, live=True, delay=0.005), WorkOrder("WO-1"),
+                       cancel=threading.Event())
     assert len(shown) == 60  # the live view saw the camera's every frame
     assert 1 <= summary.inspected < 60 and summary.inspected + summary.dropped == 60
     assert facade.stored == sorted(facade.stored)  # always forward, newest available
@@ -264,8 +270,7 @@ def test_settings_dialog_saves_typed_settings_to_the_isolated_config(qtbot, tmp_
     assert (loaded.station, loaded.operator, loaded.explain) == ("line-7", "olaf", "off")
 
 
-UI_MAY_IMPORT = ("inspector.domain", "inspector.pipeline", "inspector.settings", "inspector.sources",
-                 "inspector.model.base", "inspector.reports.overlay")
+UI_MAY_IMPORT = ("inspector.domain", "inspector.pipeline", "inspector.settings")
 
 
 def test_ui_uses_only_the_facade_and_the_shared_vocabulary():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Slot
 
-from inspector.sources import IMAGE_SUFFIXES
+from inspector.pipeline import IMAGE_SUFFIXES
 from ui.workers import Task
 
 log = logging.getLogger(__name__)

@@ -1,11 +1,12 @@
-"""`inspector app`: the desktop station (PySide6). The UI lives in the top-level ``ui`` package."""
+"""`inspector app`: the desktop station, registered by the UI through the entry-point group
+``inspector.commands`` (pyproject.toml), so the core package never imports ``ui``."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from inspector.cli import UserError
+from inspector.pipeline import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +26,7 @@ def launch(ctx, *, order_file: Path | None = None, source: str | None = None,
     try:
         from ui.app import main as ui_main
     except ImportError as exc:
-        raise UserError(f"the desktop app cannot start: {exc} (install the pyside6-essentials package)") from exc
+        raise UsageError(f"the desktop app cannot start: {exc} (install the pyside6-essentials package)") from exc
     # The facade built by the CLI carries a --sign-in into the window.
     facade = ctx.inspector if ctx.args.sign_in else None
     return ui_main(ctx.settings, order_file=order_file, source=source, teach_folder=teach_folder,

@@ -1,189 +1,30 @@
-"""The station's inspection loop on a worker thread, and the live view's frame path.
+"""The station's view of the line: the core loop on a worker thread, drawn through Qt signals.
 
-``run_line`` is a plain function (no Qt): it pulls frames from a source, inspects each
-through the facade, renders the overlay off the GUI thread and hands each stored part to
-``on_part``. Errors are reported and the line goes on; it stops only when cancelled, when
-the source ends, when the part is not taught, or after ``MAX_FAILURES`` parts in a row that
-could not be stored (disk full, database gone): then the message says so.
-
-Live sources (a camera) are decoupled from inspection by :class:`LatestFrameSource`: a
-grabber thread reads the camera at its own frame rate and shows every frame, the
-inspection takes the newest one. Sources whose frames are parts (folder, files, hot folder,
-video file) are inspected frame by frame through :class:`TapSource`.
+The loop itself is the core's (``Inspector.run``, ``inspector/line.py``); this module only
+subscribes to its events: every frame goes to the live view through :class:`FrameMailbox`,
+each stored part is rendered (overlay, off the GUI thread) and signalled as a
+:class:`ShownPart`, problems and news go to the status area.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator
+import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
-from inspector.domain import Frame, WorkOrder
-from inspector.model.base import ModelError, NotTaughtError
-from inspector.pipeline import PartResult, RunSummary
-from inspector.sources import FrameSource, SourceError, open_source
-from ui.workers import Task, TaskRunner, error_message
+from inspector.domain import WorkOrder
+from inspector.pipeline import EVENT_TYPES, PartResult, RunSummary, describe, render_display
+from ui.workers import Task, TaskRunner
 
 log = logging.getLogger(__name__)
 
-MAX_FAILURES = 20  # parts in a row that could not be stored before the line stops itself
 DISPLAY_MAX_SIDE = 1280  # frames and overlays are shrunk to this before they reach the GUI
-
-FrameCallback = Callable[[np.ndarray], None]
-
-
-class TapSource(FrameSource):
-    """Wraps a source whose frames are parts and shows every frame before it is inspected."""
-
-    def __init__(self, inner: FrameSource, on_frame: FrameCallback):
-        super().__init__(inner.on_error)
-        self.inner = inner
-        self.on_frame = on_frame
-        self.is_live = inner.is_live
-
-    @property
-    def description(self) -> str:
-        return self.inner.description
-
-    def open(self) -> None:
-        self.inner.open()
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def stop(self) -> None:
-        super().stop()
-        self.inner.stop()
-
-    @property
-    def dropped(self) -> int:  # type: ignore[override]
-        return self.inner.dropped
-
-    @dropped.setter
-    def dropped(self, value: int) -> None:
-        pass
-
-    def __len__(self) -> int:
-        return len(self.inner) if hasattr(self.inner, "__len__") else 0
-
-    def __iter__(self) -> Iterator[Frame]:
-        for frame in self.inner:
-            self.on_frame(frame.image)
-            yield frame
-            if self._stopped:
-                return
-
-
-class LatestFrameSource(FrameSource):
-    """A live stream read by its own thread: every frame is shown, inspection takes the newest.
-
-    Frames that arrive while a part is being inspected are counted in ``dropped`` (``skipped``
-    of them because inspection was busy, the rest lost by the camera itself).
-    """
-
-    is_live = True
-
-    def __init__(self, inner: FrameSource, on_frame: FrameCallback,
-                 on_info: Callable[[str], None] | None = None):
-        super().__init__(inner.on_error)
-        self.inner = inner
-        self.on_frame = on_frame
-        self.on_info = on_info
-        self.skipped = 0
-        self.grabbed = 0
-        self._lost_at: float | None = None  # when the source last reported a problem
-        report = inner.on_error
-
-        def on_error(err) -> None:
-            if self._lost_at is None:
-                self._lost_at = time.monotonic()
-            report(err)
-
-        inner.on_error = on_error
-        self._cond = threading.Condition()
-        self._latest: Frame | None = None
-        self._ended = False
-        self._thread: threading.Thread | None = None
-
-    @property
-    def description(self) -> str:
-        return self.inner.description
-
-    @property
-    def dropped(self) -> int:  # type: ignore[override]
-        return self.inner.dropped + self.skipped
-
-    @dropped.setter
-    def dropped(self, value: int) -> None:
-        pass
-
-    def open(self) -> None:
-        self.inner.open()
-        self._thread = threading.Thread(target=self._grab, name="inspector-grabber", daemon=True)
-        self._thread.start()
-
-    def _grab(self) -> None:
-        try:
-            for frame in self.inner:
-                t = time.perf_counter()
-                self.grabbed += 1
-                if self._lost_at is not None:
-                    gap, self._lost_at = time.monotonic() - self._lost_at, None
-                    if self.on_info is not None:
-                        self.on_info(f"{self.description}: frames arriving again after {gap:.1f} s")
-                try:
-                    self.on_frame(frame.image)
-                except Exception:  # the live view must never stop the line
-                    log.exception("live view failed")
-                with self._cond:
-                    if self._latest is not None:
-                        self.skipped += 1
-                    frame.meta.setdefault("grabbed_at", t)
-                    self._latest = frame
-                    self._cond.notify_all()
-                if self._stopped:
-                    break
-        except Exception as exc:  # an unrecoverable source error ends the stream, reported
-            self.inner._report(error_message(exc), recoverable=False)
-        finally:
-            with self._cond:
-                self._ended = True
-                self._cond.notify_all()
-
-    def stop(self) -> None:
-        super().stop()
-        self.inner.stop()
-        with self._cond:
-            self._cond.notify_all()
-
-    def close(self) -> None:
-        self.stop()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self.inner.close()
-
-    def __iter__(self) -> Iterator[Frame]:
-        while True:
-            with self._cond:
-                while self._latest is None and not self._ended and not self._stopped:
-                    self._cond.wait(0.5)
-                if self._stopped:
-                    return
-                frame, self._latest = self._latest, None
-                if frame is None:  # ended, nothing left
-                    return
-            yield frame
-
-
-def is_stream(source: FrameSource) -> bool:
-    """True for live sources whose frames are not one part each (a camera, not a hot folder)."""
-    return bool(getattr(source, "is_live", False)) and getattr(source, "name", "") != "hotfolder"
 
 
 def shrink(image: np.ndarray, max_side: int = DISPLAY_MAX_SIDE) -> np.ndarray:
@@ -217,76 +58,7 @@ class ShownPart:
 
 def render_part(result: PartResult) -> QImage:
     """Heat map, region outlines and sizes on a display-sized copy of the part image."""
-    from inspector.reports.overlay import render_overlay, resize_max
-
-    insp = result.inspection
-    small, scale = resize_max(result.image, DISPLAY_MAX_SIDE)
-    try:
-        over = render_overlay(small, insp.findings, result.anomaly_map, insp.verdict, scale=scale)
-    except Exception:  # a drawing problem must not lose the part: show the plain image
-        log.exception("overlay failed for %s", insp.id)
-        over = small
-    return to_qimage(over)
-
-
-def run_line(facade, source: FrameSource, work_order: WorkOrder, *, cancel: threading.Event,
-             on_part: Callable[[ShownPart], None], on_error: Callable[[str], None],
-             max_failures: int = MAX_FAILURES) -> RunSummary:
-    """Inspect every part the source delivers until it ends or ``cancel`` is set.
-
-    Each part is stored (one transaction, through the facade) before ``on_part`` sees it, so
-    a part that was shown is always in the database. Returns the run's summary.
-    """
-    summary = RunSummary(work_order.order_id, source.description)
-    stage_sums: dict[str, float] = {}
-    failures = 0
-    t0 = time.perf_counter()
-
-    def report(message: str) -> None:
-        summary.errors.append(message)
-        on_error(message)
-
-    with source:
-        frames = iter(source)
-        while not cancel.is_set():
-            t_ask = time.perf_counter()
-            try:
-                frame = next(frames)
-            except StopIteration:
-                break
-            if cancel.is_set():
-                break
-            grabbed = frame.meta.pop("grabbed_at", None)
-            frame.meta.setdefault("capture_ms", (time.perf_counter() - (grabbed or t_ask)) * 1e3)
-            try:
-                result = facade.inspect_frame(frame, work_order)
-            except NotTaughtError as exc:
-                report(f"{exc}: teach the part first (Teach tab, F2)")
-                break
-            except (ModelError, SourceError) as exc:
-                report(f"{frame.name}: {error_message(exc)}")
-                continue
-            except Exception as exc:  # storage: disk full, database locked or gone
-                failures += 1
-                report(f"{frame.name}: NOT stored: {error_message(exc)}")
-                if failures >= max_failures:
-                    report(f"line stopped: {failures} parts in a row could not be stored; fix the "
-                           "cause (disk space, database) and press Start")
-                    break
-                continue
-            failures = 0
-            insp = result.inspection
-            summary.inspected += 1
-            summary.counts[insp.verdict.kind.value] += 1
-            for k in ("capture", "analyze", "store"):
-                stage_sums[k] = stage_sums.get(k, 0.0) + insp.timings_ms.get(k, 0.0)
-            on_part(ShownPart(result, render_part(result)))
-    summary.cancelled = cancel.is_set()
-    summary.dropped = source.dropped
-    summary.seconds = time.perf_counter() - t0
-    if summary.inspected:
-        summary.stage_ms = {k: v / summary.inspected for k, v in stage_sums.items()}
-    return summary
+    return to_qimage(render_display(result, DISPLAY_MAX_SIDE))
 
 
 class FrameMailbox(QObject):
@@ -325,7 +97,7 @@ class FrameMailbox(QObject):
 
 
 class StationRunner(QObject):
-    """Starts/stops the line on a pool thread; parts, messages and the end come back as signals."""
+    """Starts/stops the core line on a pool thread; its events come back as signals."""
 
     part = Signal(object)  # ShownPart
     message = Signal(str)  # a problem, for the status area
@@ -336,37 +108,43 @@ class StationRunner(QObject):
         super().__init__(parent)
         self.mailbox = FrameMailbox(self)
         self.task: Task | None = None
-        self.source: FrameSource | None = None
+        self.run_id = ""
         self.summary: RunSummary | None = None
 
     def is_running(self) -> bool:
         return self.task is not None and not self.task.done.is_set()
 
-    def start(self, facade, spec: str | FrameSource, work_order: WorkOrder, tasks: TaskRunner) -> Task:
-        """Open ``spec`` (a source spec string or a ready source) and run the line on it."""
-        message, info, part, post = self.message.emit, self.info.emit, self.part.emit, self.mailbox.post
+    def on_event(self, event: Any) -> None:
+        """Bus subscriber (the line's threads): forward this run's events as signals."""
+        if getattr(event, "run_id", None) != self.run_id:
+            return
+        kind = type(event).__name__
+        if kind == "FrameArrived":
+            self.mailbox.post(event.image)
+        elif kind == "PartStored":
+            self.part.emit(ShownPart(event.result, render_part(event.result)))
+        elif kind in ("PartFailed", "SourceLost"):
+            self.message.emit(event.message)
+        elif kind == "SourceReconnected":
+            self.info.emit(f"{event.source}: frames arriving again after {event.gap_s:.1f} s")
 
-        def report(err: Exception) -> None:  # a source's error callback (worker threads)
-            message(str(err))
+    def start(self, facade, spec: Any, work_order: WorkOrder, tasks: TaskRunner) -> Task:
+        """Run the line on ``spec`` (a source spec string or a ready ``FrameSource``)."""
+        self.run_id = run_id = uuid.uuid4().hex
+        message = self.message.emit
 
         def body(task: Task) -> RunSummary | None:
+            unsubscribe = facade.events.subscribe(self.on_event, *EVENT_TYPES)
             try:
-                inner = spec if isinstance(spec, FrameSource) else open_source(spec, on_error=report)
-            except Exception as exc:
-                message(f"cannot open source {spec}: {error_message(exc)}")
+                self.summary = facade.run(spec, work_order, cancel=task.cancel, run_id=run_id)
+            except Exception as exc:  # the source as a whole cannot be opened
+                message(f"cannot open source {spec}: {describe(exc)}")
                 return None
-            inner.on_error = report
-            self.source = LatestFrameSource(inner, post, info) if is_stream(inner) else TapSource(inner, post)
-            try:
-                self.summary = run_line(facade, self.source, work_order, cancel=task.cancel,
-                                        on_part=part, on_error=message)
-            except SourceError as exc:  # the source as a whole cannot be opened
-                message(error_message(exc))
-                return None
+            finally:
+                unsubscribe()
             return self.summary
 
         self.summary = None
-        self.source = None
         self.task = Task(body, "inspection run")
         self.task.signals.error.connect(self.message)
         self.task.signals.finished.connect(self._finished)
@@ -376,8 +154,6 @@ class StationRunner(QObject):
         """Ask the line to stop; the part being inspected is finished and stored first."""
         if self.task is not None:
             self.task.cancel.set()
-        if self.source is not None:
-            self.source.stop()
 
     @Slot()
     def _finished(self) -> None:

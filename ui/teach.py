@@ -23,8 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.model.base import LabelledExample
-from inspector.sources import IMAGE_SUFFIXES, open_source, read_image
+from inspector.pipeline import IMAGE_SUFFIXES, LabelledExample, open_source, read_image
 from ui.images import ImageView, shortcut
 from ui.panels import big_button
 from ui.panels import esc as _esc

@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
-from inspector.model.base import Cancelled
+from inspector.pipeline import Cancelled, describe
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +78,7 @@ class Task(QRunnable):
 
 def error_message(exc: BaseException) -> str:
     """The user-facing text of an error: typed core errors as they are, others with their type."""
-    text = str(exc) or type(exc).__name__
-    if isinstance(exc, KeyError) and exc.args:
-        text = str(exc.args[0])
-    return text if type(exc).__module__.startswith("inspector") or isinstance(exc, KeyError) \
-        else f"{type(exc).__name__}: {text}"
+    return describe(exc)
 
 
 class TaskRunner(QObject):

@@ -14,7 +14,9 @@ import pkgutil
 import sys
 from pathlib import Path
 
-from inspector.settings import Settings, SettingsError
+from inspector import plugins
+from inspector.errors import UsageError, exit_code
+from inspector.settings import Settings
 
 
 class Context:
@@ -65,8 +67,7 @@ def read_password(username: str) -> str:
     return getpass.getpass(f"password for {username}: ")
 
 
-class UserError(Exception):
-    """A problem the user can fix; printed without a traceback, exit code 2."""
+UserError = UsageError  # a problem the user can fix; printed without a traceback, exit code 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
         register = getattr(module, "register", None)
         if register is not None:
             register(sub)
+    for module in plugins.load_all("inspector.commands").values():  # e.g. `inspector app`, from ui/
+        try:
+            module.register(sub)
+        except Exception:  # a broken command plugin is logged and skipped
+            logging.getLogger(__name__).exception("command plugin %r failed to register", module)
     return parser
 
 
@@ -108,17 +114,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (UserError, SettingsError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except Exception as exc:
-        # Typed domain errors carry what the user must fix; show them without a traceback.
-        if type(exc).__name__.endswith(("Error", "Denied")) and type(exc).__module__.startswith("inspector"):
-            print(f"error: {exc}", file=sys.stderr)
-            if args.verbose:
-                raise
-            return 2
-        raise
+        # Typed core errors carry what the user must fix: a message, no traceback. The one place
+        # where errors become exit codes (inspector.errors.exit_code).
+        code = exit_code(exc)
+        if code is None:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        if args.verbose and not isinstance(exc, UsageError):
+            raise
+        return code
     finally:
         ctx.close()
 

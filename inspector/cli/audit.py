@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from inspector.cli import UserError
-from inspector.cli.users import open_store
 
 
 def _time(value: str) -> datetime:
@@ -59,10 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_verify(args: argparse.Namespace, ctx: Any) -> int:
-    from inspector.trace import Audit
-
-    with open_store(ctx) as store:
-        result = Audit(store).verify(expect_head=args.expect_head, deep=not args.chain_only)
+    result = ctx.inspector.verify_audit(expect_head=args.expect_head, deep=not args.chain_only)
     if args.json:
         print(json.dumps({"ok": result.ok, "n_events": result.n_events, "first_bad_seq": result.first_bad_seq,
                           "problems": result.problems, "warnings": result.warnings,
@@ -77,14 +73,11 @@ def run_verify(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def run_log(args: argparse.Namespace, ctx: Any) -> int:
-    from inspector.trace import Audit
-
     if args.last is not None and args.last < 1:
         raise UserError("--last must be at least 1")
-    with open_store(ctx) as store:
-        events = Audit(store).events(entity=args.entity, entity_id=args.entity_id, action=args.action,
-                                     actor=args.actor, since=args.since, until=args.until, limit=args.last,
-                                     newest_first=args.last is not None)
+    events = ctx.inspector.audit_events(entity=args.entity, entity_id=args.entity_id, action=args.action,
+                                        actor=args.actor, since=args.since, until=args.until, limit=args.last,
+                                        newest_first=args.last is not None)
     if args.last is not None:
         events.reverse()
     for e in events:
@@ -106,10 +99,7 @@ def run_log(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def run_head(args: argparse.Namespace, ctx: Any) -> int:
-    from inspector.trace import Audit
-
-    with open_store(ctx) as store:
-        head = Audit(store).head()
+    head = ctx.inspector.audit_head()
     if head is None:
         print("the audit trail is empty")
         return 0

@@ -44,9 +44,13 @@ def run_demo(args, ctx) -> int:
         if not p.exists():
             raise UserError(f"sample data missing: {p}")
     if has_display() and not args.headless:
-        from inspector.cli.app import launch
+        from inspector import plugins
 
-        return launch(ctx, order_file=order_file, source=str(line), teach_folder=good)
+        try:
+            app = plugins.get("inspector.commands", "app")
+        except plugins.PluginError as exc:
+            raise UserError(f"the desktop app is not installed ({exc}); run with --headless") from None
+        return app.launch(ctx, order_file=order_file, source=str(line), teach_folder=good)
     insp = ctx.inspector
     if args.explain:
         insp.settings.explain = args.explain

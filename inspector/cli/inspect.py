@@ -11,6 +11,7 @@ from pathlib import Path
 
 from inspector.cli import UserError
 from inspector.domain import Inspection, to_data
+from inspector.events import PartFailed, PartStored, SourceLost
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -78,10 +79,20 @@ def run_inspect(args, ctx) -> int:
         bar.set_postfix_str(name)
 
     rows: list[Inspection] = []
-    summary = insp.run(args.source if len(args.source) > 1 else args.source[0], wo,
-                       on_result=lambda r: rows.append(r.inspection), progress=progress,
-                       on_error=lambda m: bar.write(f"error: {m}"), limit=args.limit)
-    bar.close()
+
+    def on_event(event: PartStored | PartFailed | SourceLost) -> None:  # the line's events, this thread
+        if isinstance(event, PartStored):
+            rows.append(event.inspection)
+        else:
+            bar.write(f"error: {event.message}")
+
+    unsubscribe = insp.events.subscribe(on_event, PartStored, PartFailed, SourceLost)
+    try:
+        summary = insp.run(args.source if len(args.source) > 1 else args.source[0], wo, progress=progress,
+                           limit=args.limit)
+    finally:
+        unsubscribe()
+        bar.close()
     insp.wait_explanations(timeout=600)
     if args.json:
         print(json.dumps({**to_data(summary), "yield_pct": summary.yield_pct,

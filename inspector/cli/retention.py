@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from inspector.cli import UserError
-from inspector.cli.users import add_user_option, open_store, sign_in
+from inspector.cli.users import add_user_option, sign_in
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,16 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _policy(args: argparse.Namespace, ctx: Any):
-    from inspector.trace import RetentionPolicy
-
     keep = False if getattr(args, "include_unreviewed", False) else None
-    return RetentionPolicy.from_settings(ctx.settings, images_days=getattr(args, "images_days", None),
-                                         records_days=getattr(args, "records_days", None), keep_unreviewed=keep)
+    return ctx.inspector.retention_policy(images_days=getattr(args, "images_days", None),
+                                          records_days=getattr(args, "records_days", None), keep_unreviewed=keep)
 
 
 def run_apply(args: argparse.Namespace, ctx: Any) -> int:
-    from inspector.trace import apply_retention
-
     policy = _policy(args, ctx)
     if policy.empty:
         raise UserError("no retention period: give --images-days N and/or --records-days M "
@@ -56,18 +52,18 @@ def run_apply(args: argparse.Namespace, ctx: Any) -> int:
     archive_path = Path(args.archive) if args.archive else None
     if archive_path is not None and archive_path.exists():
         raise UserError(f"{archive_path} exists already: give a new archive file name")
-    with open_store(ctx) as store:
-        admin = sign_in(args, ctx, store)
-        if archive_path is not None and not args.dry_run:
-            archive_path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with archive_path.open("x", encoding="utf-8") as fh:
-                    report = apply_retention(store, policy, admin, dry_run=False, archive=fh)
-            except BaseException:
-                archive_path.unlink(missing_ok=True)  # nothing was removed: no archive either
-                raise
-        else:
-            report = apply_retention(store, policy, admin, dry_run=args.dry_run)
+    sign_in(args, ctx)
+    insp = ctx.inspector
+    if archive_path is not None and not args.dry_run:
+        archive_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with archive_path.open("x", encoding="utf-8") as fh:
+                report = insp.apply_retention(policy, dry_run=False, archive=fh)
+        except BaseException:
+            archive_path.unlink(missing_ok=True)  # nothing was removed: no archive either
+            raise
+    else:
+        report = insp.apply_retention(policy, dry_run=args.dry_run)
     if args.json:
         print(json.dumps({"dry_run": report.dry_run, "policy": {"images_days": policy.images_days,
                           "records_days": policy.records_days, "keep_unreviewed": policy.keep_unreviewed},

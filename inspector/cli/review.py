@@ -12,10 +12,7 @@ import argparse
 import json
 from typing import Any
 
-from sqlalchemy import select
-
-from inspector.cli import UserError
-from inspector.cli.users import acting_username, add_user_option, open_store, read_password, sign_in
+from inspector.cli.users import acting_username, add_user_option, read_password, sign_in
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -64,28 +61,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     dr.set_defaults(func=run_deactivate_reason)
 
 
-def resolve_inspection_id(store: Any, given: str) -> str:
-    """The full id of the inspection whose id starts with ``given`` (``UserError`` if none or several)."""
-    from inspector.store.tables import InspectionRow
-
-    prefix = given.strip().lower()
-    if not prefix or any(c not in "0123456789abcdef" for c in prefix):
-        raise UserError(f"{given!r} is not an inspection id (32 hex characters, or a unique prefix)")
-    with store.engine.connect() as conn:
-        found = conn.execute(select(InspectionRow.id).where(InspectionRow.id.startswith(prefix)).limit(3)).scalars().all()
-    if not found:
-        raise UserError(f"no inspection id starts with {prefix!r} (see `inspector review list`)")
-    if len(found) > 1:
-        raise UserError(f"{prefix!r} matches several inspections ({', '.join(f[:12] for f in found)}...): "
-                        "give more characters")
-    return found[0]
+def resolve_inspection_id(ctx: Any, given: str) -> str:
+    """The full id of the inspection whose id starts with ``given`` (the facade's ``resolve_id``)."""
+    return ctx.inspector.resolve_id(given)
 
 
 def run_list(args: argparse.Namespace, ctx: Any) -> int:
-    with open_store(ctx) as store:
-        parts = store.query_inspections(order_id=args.order, lot=args.lot, flagged_only=True,
-                                        unreviewed_only=args.unreviewed, limit=args.limit)
-        latest = {p.id: store.latest_review(p.id) for p in parts}
+    insp = ctx.inspector
+    parts = insp.query(order_id=args.order, lot=args.lot, flagged_only=True, unreviewed_only=args.unreviewed,
+                       limit=args.limit)
+    latest = {p.id: insp.latest_review(p.id) for p in parts}
     if args.json:
         print(json.dumps([{"id": p.id, "inspected_at": p.inspected_at.isoformat(), "order_id": p.order_id,
                            "lot": p.lot, "verdict": p.verdict.kind.value, "reasons": list(p.verdict.reasons),
@@ -105,13 +90,10 @@ def run_list(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def run_decide(args: argparse.Namespace, ctx: Any) -> int:
-    from inspector.trace import sign_review
-
     username = acting_username(args, ctx)
-    with open_store(ctx) as store:
-        inspection_id = resolve_inspection_id(store, args.inspection_id)
-        review = sign_review(store, inspection_id, args.decision, args.reason, args.comment, username,
-                             read_password(username), args.meaning)
+    inspection_id = resolve_inspection_id(ctx, args.inspection_id)
+    review = ctx.inspector.review(inspection_id, args.decision, args.reason, args.comment, username=username,
+                                  password=read_password(username), meaning=args.meaning)
     if args.json:
         print(json.dumps({"review_id": review.id, "inspection_id": review.inspection_id,
                           "decision": review.decision.value, "reason_code": review.reason_code,
@@ -123,12 +105,9 @@ def run_decide(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def run_show(args: argparse.Namespace, ctx: Any) -> int:
-    from inspector.trace import signature_of, verify_signature
-
-    with open_store(ctx) as store:
-        inspection_id = resolve_inspection_id(store, args.inspection_id)
-        insp = store.get_inspection(inspection_id)
-        rows = [(r, signature_of(store, r.id), verify_signature(store, r.id)) for r in store.reviews_for(inspection_id)]
+    inspection_id = resolve_inspection_id(ctx, args.inspection_id)
+    insp = ctx.inspector.get(inspection_id)
+    rows = ctx.inspector.signed_reviews(inspection_id)
     if args.json:
         print(json.dumps({"inspection_id": inspection_id, "verdict": insp.verdict.kind.value, "reviews": [
             {"id": r.id, "decision": r.decision.value, "reason_code": r.reason_code, "comment": r.comment,
@@ -149,10 +128,7 @@ def run_show(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def run_reasons(args: argparse.Namespace, ctx: Any) -> int:
-    from inspector.trace import ReasonCodes
-
-    with open_store(ctx) as store:
-        codes = ReasonCodes(store).list(include_inactive=args.all)
+    codes = ctx.inspector.reason_codes(include_inactive=args.all)
     for c in codes:
         flag = "" if c.active else " (deactivated)"
         print(f"{c.code:<20} {','.join(d.value for d in c.decisions):<22} {c.description}{flag}")
@@ -160,18 +136,14 @@ def run_reasons(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def run_add_reason(args: argparse.Namespace, ctx: Any) -> int:
-    from inspector.trace import ReasonCodes
-
-    with open_store(ctx) as store:
-        code = ReasonCodes(store).add(args.code, args.description, args.decisions, sign_in(args, ctx, store))
+    sign_in(args, ctx)
+    code = ctx.inspector.add_reason_code(args.code, args.description, args.decisions)
     print(f"added reason code {code.code} ({', '.join(d.value for d in code.decisions)})")
     return 0
 
 
 def run_deactivate_reason(args: argparse.Namespace, ctx: Any) -> int:
-    from inspector.trace import ReasonCodes
-
-    with open_store(ctx) as store:
-        code = ReasonCodes(store).deactivate(args.code, sign_in(args, ctx, store))
+    sign_in(args, ctx)
+    code = ctx.inspector.deactivate_reason_code(args.code)
     print(f"reason code {code.code} deactivated")
     return 0

@@ -12,7 +12,6 @@ import argparse
 import getpass
 import json
 import os
-from contextlib import contextmanager
 from typing import Any
 
 from inspector.cli import UserError
@@ -21,20 +20,7 @@ PASSWORD_ENV = "INSPECTOR_PASSWORD"
 NEW_PASSWORD_ENV = "INSPECTOR_NEW_PASSWORD"
 
 
-# --- shared by the trace command groups (audit, review, retention) -----------------------
-
-
-@contextmanager
-def open_store(ctx: Any):
-    """The station's store (database + image folder), closed on exit."""
-    from inspector.store import Store
-
-    settings = ctx.settings
-    store = Store.open(settings.database_url, settings.image_dir)
-    try:
-        yield store
-    finally:
-        store.close()
+# --- shared by the command groups that act as a user (users, review, retention) -----------
 
 
 def read_password(username: str, *, env: str = PASSWORD_ENV) -> str:
@@ -71,12 +57,10 @@ def acting_username(args: argparse.Namespace, ctx: Any) -> str:
     return name
 
 
-def sign_in(args: argparse.Namespace, ctx: Any, store: Any):
-    """Authenticate the acting user (``--user``) and return the ``User``."""
-    from inspector.trace import Accounts
-
+def sign_in(args: argparse.Namespace, ctx: Any):
+    """Sign the acting user (``--user``) in on the facade and return the ``User``."""
     name = acting_username(args, ctx)
-    return Accounts(store).authenticate(name, read_password(name))
+    return ctx.inspector.sign_in(name, read_password(name))
 
 
 def add_user_option(p: argparse.ArgumentParser, what: str = "the admin doing this") -> None:
@@ -127,27 +111,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_add(args: argparse.Namespace, ctx: Any) -> int:
-    from inspector.trace import Accounts
-
-    with open_store(ctx) as store:
-        accounts = Accounts(store)
-        actor = None
-        if accounts.has_users() or args.user:
-            actor = sign_in(args, ctx, store)
-        elif args.role != "admin":
-            raise UserError("no accounts exist yet: the first one must be an admin (--role admin)")
-        user = accounts.create_user(args.username, args.full_name, args.role, read_new_password(args.username),
-                                    actor)
+    insp = ctx.inspector
+    actor = None
+    if insp.has_users() or args.user:
+        actor = sign_in(args, ctx)
+    elif args.role != "admin":
+        raise UserError("no accounts exist yet: the first one must be an admin (--role admin)")
+    user = insp.create_user(args.username, args.full_name, args.role, read_new_password(args.username))
     how = "first admin (bootstrap)" if actor is None else f"by {actor.username}"
     print(f"created {user.role.value} '{user.username}' ({user.full_name}), {how}")
     return 0
 
 
 def run_list(args: argparse.Namespace, ctx: Any) -> int:
-    from inspector.trace import Accounts
-
-    with open_store(ctx) as store:
-        rows = Accounts(store).list_accounts()
+    rows = ctx.inspector.accounts()
     if args.json:
         print(json.dumps([{"username": a.user.username, "full_name": a.user.full_name, "role": a.user.role.value,
                            "active": a.user.active, "locked": a.locked, "failed_attempts": a.failed_attempts,
@@ -168,43 +145,32 @@ def run_list(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def run_set_role(args: argparse.Namespace, ctx: Any) -> int:
-    from inspector.trace import Accounts
-
-    with open_store(ctx) as store:
-        user = Accounts(store).set_role(args.username, args.role, sign_in(args, ctx, store))
+    sign_in(args, ctx)
+    user = ctx.inspector.set_role(args.username, args.role)
     print(f"'{user.username}' is now {user.role.value}")
     return 0
 
 
 def run_passwd(args: argparse.Namespace, ctx: Any) -> int:
-    from inspector.trace import Accounts
-
     if not args.user:
         args.user = args.username
-    with open_store(ctx) as store:
-        actor = sign_in(args, ctx, store)
-        Accounts(store).set_password(args.username, read_new_password(args.username), actor)
+    sign_in(args, ctx)
+    ctx.inspector.set_password(args.username, read_new_password(args.username))
     print(f"password of '{args.username}' changed")
     return 0
 
 
 def run_change(args: argparse.Namespace, ctx: Any) -> int:
-    from inspector.trace import Accounts
-
-    with open_store(ctx) as store:
-        accounts = Accounts(store)
-        actor = sign_in(args, ctx, store)
-        user = getattr(accounts, args.change)(args.username, actor)
+    sign_in(args, ctx)
+    user = ctx.inspector.change_account(args.change, args.username)
     done = {"deactivate": "deactivated", "reactivate": "reactivated", "unlock": "unlocked"}[args.change]
     print(f"'{user.username}': {done}")
     return 0
 
 
 def run_roles(args: argparse.Namespace, ctx: Any) -> int:
-    from inspector.trace.policy import matrix
-
     print(f"{'permission':<17} {'operator':<9} {'reviewer':<9} {'admin':<6} what it allows")
-    for perm, what, roles in matrix():
+    for perm, what, roles in ctx.inspector.permission_matrix():
         marks = " ".join(f"{'yes' if roles[r] else '-':<9}" for r in ("operator", "reviewer"))
         print(f"{perm:<17} {marks} {'yes' if roles['admin'] else '-':<6} {what}")
     return 0

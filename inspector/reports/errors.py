@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from inspector.errors import InspectorError
 
-class ReportError(Exception):
+
+class ReportError(InspectorError):
     """A report or certificate cannot be built (unknown order/inspection, bad filter, bad path)."""
 
 
@@ -11,5 +13,5 @@ class ExportError(ReportError):
     """An export cannot be written (unknown format or table, path problem, sheet too large)."""
 
 
-class OverlayError(ValueError):
+class OverlayError(InspectorError, ValueError):
     """The image or anomaly map given to the overlay renderer has the wrong shape or type."""

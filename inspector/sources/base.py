@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from inspector.domain import Frame
+from inspector.errors import InspectorError
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +17,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm")
 
 
-class SourceError(Exception):
+class SourceError(InspectorError):
     """A source cannot deliver: missing folder, unreadable file, camera lost.
 
     ``recoverable`` is True when the station should keep going (one bad file, a camera

@@ -20,13 +20,8 @@ from inspector.sources.base import (
 def _file_frame(path: Path, index: int, source: str) -> Frame:
     data = path.read_bytes()
     image = decode_image_bytes(data, str(path))
-    return Frame(
-        image=image,
-        source=source,
-        index=index,
-        name=path.name,
-        meta={"path": str(path), "encoded": data, "ext": path.suffix.lower()},
-    )
+    return Frame(image=image, source=source, index=index, name=path.name, path=str(path), encoded=data,
+                 ext=path.suffix.lower())
 
 
 class FileListSource(FrameSource):

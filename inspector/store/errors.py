@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from inspector.errors import InspectorError
 
-class StoreError(Exception):
+
+class StoreError(InspectorError):
     """Base class: the store cannot do what was asked."""
 
 

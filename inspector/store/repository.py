@@ -186,6 +186,12 @@ class Store(Catalog):
                 raise NotFoundError(f"no inspection {inspection_id!r}")
             return queries.hydrate(s, [row])[0]
 
+    def inspection_ids_starting(self, prefix: str, *, limit: int = 3) -> list[str]:
+        """Ids of stored inspections that start with ``prefix`` (at most ``limit``)."""
+        with self._engine.connect() as conn:
+            stmt = select(_INSPECTIONS.c.id).where(_INSPECTIONS.c.id.startswith(prefix, autoescape=True))
+            return list(conn.scalars(stmt.limit(limit)).all())
+
     def query_inspections(
         self,
         order_id: str | None = None,

@@ -6,8 +6,10 @@ without a traceback (exit code 2).
 
 from __future__ import annotations
 
+from inspector.errors import InspectorError
 
-class TraceError(Exception):
+
+class TraceError(InspectorError):
     """Base class of every traceability error."""
 
 
