@@ -20,6 +20,7 @@ from inspector.domain import AuditEvent, User, utcnow
 from inspector.store.trace_tables import AuditEventRow
 from inspector.trace import _db
 from inspector.trace.chain import GENESIS, ChainChecker, StoredEvent, VerifyResult, canonical, event_hash
+from inspector.trace.crosscheck import cross_check
 from inspector.trace.errors import AuditError
 
 # What the product records (action -> entity). Other actions are accepted (plugins) but
@@ -206,7 +207,5 @@ class Audit:
                 extra.append((seq, f"event #{seq} has hash {hashes[seq][:12]}..., not the recorded "
                                    f"{h[:12]}...: history was rewritten"))
         if deep:
-            from inspector.trace.crosscheck import cross_check
-
             extra += cross_check(self._engine, head_seq=checker.prev_seq)
         return checker.result(extra)

@@ -19,8 +19,7 @@ from sqlalchemy import Engine, select
 from inspector.store.tables import InspectionRow, ReviewRow
 from inspector.store.trace_tables import AuditEventRow, RetentionItemRow, ReviewSignatureRow
 from inspector.trace import _db
-from inspector.trace.retention import manifest_hash, review_key
-from inspector.trace.signing import recompute_signature
+from inspector.trace.digests import manifest_hash, recompute_signature, review_key
 
 Problem = tuple[int | None, str]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,8 +28,10 @@ from inspector.store.errors import MissingImageError
 from inspector.store.tables import ExplanationRow, FindingRow, InspectionRow, ReviewRow
 from inspector.store.trace_tables import RetentionItemRow, RetentionPermitRow, ReviewSignatureRow
 from inspector.trace import _db
+from inspector.trace.accounts import Accounts
 from inspector.trace.audit import Audit
 from inspector.trace.chain import canonical, format_time
+from inspector.trace.digests import manifest_hash, review_key
 from inspector.trace.errors import RetentionError
 from inspector.trace.policy import require
 
@@ -139,20 +141,6 @@ def _size(n: int) -> str:
     return f"{n} B"  # pragma: no cover
 
 
-def manifest_hash(items: Iterable[tuple[str, str, str, int]]) -> str:
-    """sha256 of the canonical JSON list of ``[kind, key, content_sha256, size_bytes]`` sorted by kind, key."""
-    rows = sorted([list(i) for i in items], key=lambda r: (r[0], r[1]))
-    return hashlib.sha256(canonical(rows).encode("utf-8")).hexdigest()
-
-
-def review_key(review_id: int, audit_seq: int | None) -> str:
-    """Log key of a purged review: 'REVIEW_ID@SEQ' (SEQ of its review.decided event, 0 if unsigned).
-
-    SQLite may give a purged review's id to a later review; the event seq keeps them apart.
-    """
-    return f"{review_id}@{audit_seq or 0}"
-
-
 def _chunks(seq: list[Any], n: int = _CHUNK) -> Iterator[list[Any]]:
     for i in range(0, len(seq), n):
         yield seq[i:i + n]
@@ -205,8 +193,6 @@ def apply_retention(store: Any, policy: RetentionPolicy, actor: User, *, dry_run
     after that commit (a file that cannot be deleted is listed in ``errors`` and retried by
     the next run). Raises ``RetentionError`` for an empty policy.
     """
-    from inspector.trace.accounts import Accounts
-
     actor = require(Accounts(store).current(actor), "retention.apply")
     if policy.empty:
         raise RetentionError("nothing to apply: give images days and/or records days "

@@ -10,10 +10,7 @@ decision, reason, comment, signer, printed name, role, meaning and time).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -27,6 +24,7 @@ from inspector.trace import _db
 from inspector.trace.accounts import Accounts
 from inspector.trace.audit import Audit
 from inspector.trace.chain import format_time
+from inspector.trace.digests import recompute_signature, signature_hash
 from inspector.trace.policy import require
 from inspector.trace.reasons import ReasonCodes, parse_decision
 
@@ -58,30 +56,6 @@ def default_meaning(decision: Decision, full_name: str, role: Role | str, reason
     verb, action = _VERBS[decision]
     role = role.value if isinstance(role, Role) else str(role)
     return f"{verb} by {full_name} ({role}): {action} per reason {reason_code}"
-
-
-def signature_hash(*, inspection_id: str, image_sha256: str, verdict: str, decision: str, reason_code: str,
-                   comment: str, signer: str, signer_name: str, signer_role: str, meaning: str,
-                   signed_at: datetime) -> str:
-    """SHA-256 hex over the canonical JSON (sorted keys, no spaces, UTF-8) of the signed fields."""
-    body = {
-        "v": 1, "inspection_id": inspection_id, "image_sha256": image_sha256, "verdict": verdict,
-        "decision": decision, "reason_code": reason_code, "comment": comment, "signer": signer,
-        "signer_name": signer_name, "signer_role": signer_role, "meaning": meaning,
-        "signed_at": format_time(signed_at),
-    }
-    blob = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-def recompute_signature(review: ReviewRow, sig: ReviewSignatureRow) -> str:
-    """The signature hash a stored review + signature pair should carry."""
-    return signature_hash(
-        inspection_id=review.inspection_id, image_sha256=sig.image_sha256, verdict=sig.verdict,
-        decision=review.decision, reason_code=review.reason_code, comment=review.comment,
-        signer=review.reviewer, signer_name=review.reviewer_name, signer_role=sig.signer_role,
-        meaning=review.signature_meaning, signed_at=review.signed_at,
-    )
 
 
 def sign_review(store: Any, inspection_id: str, decision: str | Decision, reason_code: str, comment: str,

@@ -268,7 +268,7 @@ def save(args, model, projector, curve, seconds, data, argv) -> dict[str, Any]:
 
 def evaluate(args, model, tok, projector, ev: dict[str, Any]) -> dict[str, Any]:
     """Decode the held-out items with the static decoder and check each text (no pixels: no
-    appearance check here; the full check runs in :func:`inspector.model.faithfulness.evaluate_faithfulness`)."""
+    appearance check here; the full check runs in :func:`inspector.training.eval_faithfulness.evaluate_faithfulness`)."""
     import torch
 
     from inspector.model.decode import StaticDecoder

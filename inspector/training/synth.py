@@ -52,7 +52,6 @@ __all__ = [
     "KINDS",
     "PartGeometry",
     "SynthError",
-    "build_sample_data",
     "estimate_geometry",
     "make_part",
     "make_part_with_geometry",
@@ -303,10 +302,3 @@ def texture_from(
     i = int(rng.integers(len(xs)))
     crop = np.ascontiguousarray(img[ys[i] : ys[i] + h, xs[i] : xs[i] + w])
     return (crop, (int(xs[i]), int(ys[i]))) if return_origin else crop
-
-
-def build_sample_data(out_dir, **kwargs):
-    """Regenerate the synthetic sample parts under ``out_dir``; see :mod:`inspector.training.samples`."""
-    from inspector.training.samples import build_sample_data as _build
-
-    return _build(out_dir, **kwargs)
