@@ -111,7 +111,9 @@ def test_judging_uses_the_drawn_zone_instead_of_review(facade, tmp_path):
     assert any("zone 'M' not drawn yet" in r for r in before.reasons)
 
     x, y, w, h = SCRATCH  # draw M around the scratch (in % of the 200 px image)
-    facade.save_zones("BR-700", [Zone("m", ((x - 10) / 2, (y - 10) / 2, (x + w + 10) / 2, (y + h + 10) / 2), "%")])
+    facade.save_zones(
+        "BR-700", [Zone("m", ((x - 10) / 2, (y - 10) / 2, (x + w + 10) / 2, (y + h + 10) / 2), "%")]
+    )
     after = _judge(facade, wo)
     assert after.kind is VerdictKind.NG
     assert not any("not drawn yet" in r for r in after.reasons)

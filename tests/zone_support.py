@@ -75,10 +75,23 @@ class ScratchBackend:
         findings = []
         for i in range(1, n):
             r = region_from_mask(labels == i, score, zones=zone_boxes(work_order, w, h))
-            findings.append(Finding(r, "scratch", 0.95, length_mm=r.length_px * px, width_mm=r.width_px * px,
-                                    area_mm2=r.area_px * px * px))
-        return Analysis(np.zeros((h, w), np.float32), 3.0 if findings else 0.1, findings,
-                        {"threshold": 1.0, "review_low": 0.8, "type_min": 0.5}, self.info())
+            findings.append(
+                Finding(
+                    r,
+                    "scratch",
+                    0.95,
+                    length_mm=r.length_px * px,
+                    width_mm=r.width_px * px,
+                    area_mm2=r.area_px * px * px,
+                )
+            )
+        return Analysis(
+            np.zeros((h, w), np.float32),
+            3.0 if findings else 0.1,
+            findings,
+            {"threshold": 1.0, "review_low": 0.8, "type_min": 0.5},
+            self.info(),
+        )
 
     def explain(self, image, analysis, verdict, work_order) -> Explanation:
         return Explanation("fake", fallback=True, generator="template")

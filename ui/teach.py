@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRubberBand,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -28,6 +29,7 @@ from ui.images import ImageView, shortcut
 from ui.panels import big_button
 from ui.panels import esc as _esc
 from ui.workers import Task, TaskRunner
+from ui.zone_editor import ZoneEditor
 
 
 class Histogram(QWidget):
@@ -186,8 +188,15 @@ class TeachView(QWidget):
         clear.clicked.connect(self.clear)
         left.addWidget(clear)
 
-        mid = QVBoxLayout()
-        lay.addLayout(mid, 2)
+        self.pages = QTabWidget()  # marking defects | drawing the order's zones
+        lay.addWidget(self.pages, 2)
+        page = QWidget()
+        mid = QVBoxLayout(page)
+        self.pages.addTab(page, "Images and defects")
+        self.zones = ZoneEditor(self.facade, self.tasks)
+        self.zones.status.connect(self.status)
+        self.zones.changed.connect(self.on_zones_changed)
+        self.pages.addTab(self.zones, "Zones to draw")
         self.view = MarkableView()
         self.view.marked.connect(self.on_marked)
         mid.addWidget(self.view, 1)
@@ -223,6 +232,11 @@ class TeachView(QWidget):
     @Slot(object)
     def set_work_order(self, wo) -> None:
         self.part.setText(wo.part_number)
+        self.zones.set_work_order(wo)
+
+    @Slot(int)
+    def on_zones_changed(self, undrawn: int) -> None:
+        self.pages.setTabText(1, f"Zones to draw ({undrawn})" if undrawn else "Zones to draw")
 
     @Slot()
     def pick_good(self) -> None:
@@ -284,6 +298,7 @@ class TeachView(QWidget):
             self.on_error(str(exc))
             return
         self.view.set_image(self._current_image)
+        self.zones.set_image(self._current_image)
 
     @Slot(object)
     def on_marked(self, box) -> None:
