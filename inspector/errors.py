@@ -36,14 +36,11 @@ class LineError(InspectorError):
 def exit_code(exc: BaseException) -> int | None:
     """The command's exit code for a typed core error, None for anything else (a bug: traceback).
 
-    Errors of packages that predate the common base (``ModelError``, ``WorkOrderError``) are
-    recognised by their class name and module, so they too print a message, not a traceback.
+    Only :class:`InspectorError` and its subclasses (``WorkOrderError``, ``ModelError``,
+    ``StoreError``, ``TraceError``...) count: the type decides, never the class name.
     """
     if isinstance(exc, InspectorError):
         return exc.exit_code
-    cls = type(exc)
-    if cls.__module__.startswith("inspector") and cls.__name__.endswith(("Error", "Denied")):
-        return 2
     return None
 
 
@@ -52,5 +49,6 @@ def describe(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     if isinstance(exc, KeyError) and exc.args:
         text = str(exc.args[0])
-    return text if type(exc).__module__.startswith("inspector") or isinstance(exc, KeyError) \
-        else f"{type(exc).__name__}: {text}"
+    if isinstance(exc, InspectorError | KeyError):
+        return text
+    return f"{type(exc).__name__}: {text}"

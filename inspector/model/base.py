@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from inspector.domain import Analysis, Explanation, ModelInfo, Verdict, WorkOrder
+from inspector.errors import InspectorError
 
 # progress(done, total, message) -> None; raise Cancelled from it (or check cancel) to stop.
 Progress = Callable[[int, int, str], None]
@@ -23,7 +24,7 @@ class Cancelled(Exception):
     """Raised by a progress callback (or a cancel check) to stop long work cleanly."""
 
 
-class ModelError(Exception):
+class ModelError(InspectorError):
     """The model cannot do what was asked (not taught, weights missing, bad input)."""
 
 
@@ -56,6 +57,10 @@ class TeachResult:
     path: str = ""  # where the reference is stored
     seconds: float = 0.0
     extra: dict[str, float] = field(default_factory=dict)
+    # estimated miss rates of limit-size probe defects (see inspector.model.probes): at the
+    # threshold and at other false-reject targets ('operating_points'); empty in template mode
+    miss_estimate: dict = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # what the QE should know (mixed image sizes, pixel statistics off...)
 
 
 @runtime_checkable
@@ -77,8 +82,13 @@ class ModelBackend(Protocol):
         *,
         target_false_reject: float = 0.01,
         progress: Progress | None = None,
+        work_order: WorkOrder | None = None,
     ) -> TeachResult:
-        """Build and persist the reference for a part number from good images."""
+        """Build and persist the reference for a part number from good images.
+
+        ``work_order`` (optional): example labels must name its defect words, and its size
+        limits set the probe defects of the miss-rate estimate.
+        """
 
     def is_taught(self, part_number: str) -> bool: ...
 

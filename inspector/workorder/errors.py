@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from inspector.errors import InspectorError
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -21,7 +23,7 @@ class Problem:
         return f"{source} line {self.line}{col}"
 
 
-class WorkOrderError(ValueError):
+class WorkOrderError(InspectorError, ValueError):
     """A work order cannot be read. Carries what the person fixing the file needs.
 
     Attributes:
