@@ -74,6 +74,7 @@ class RunSummary:
     stage_ms: dict[str, float] = field(default_factory=dict)  # mean per stage
     cancelled: bool = False
     run_id: str = ""
+    aborted: str = ""  # why the line stopped before its source ended (not taught, storage, source broke)
 
     @property
     def yield_pct(self) -> float:
@@ -302,6 +303,10 @@ def run_line(inspect: InspectFn, bus: EventBus, source: FrameSource, work_order:
                     frame = next(frames)
                 except StopIteration:
                     break
+                except Exception as exc:  # a source (plugin) that breaks mid-run: reported, never a traceback
+                    summary.aborted = f"source {source.description} failed: {describe(exc)}"
+                    report("", summary.aborted)
+                    break
                 if cancel.is_set():
                     break
                 capture_ms = (time.perf_counter() - (frame.grabbed_at or t_ask)) * 1e3
@@ -310,7 +315,8 @@ def run_line(inspect: InspectFn, bus: EventBus, source: FrameSource, work_order:
                 try:
                     result = inspect(frame, work_order)
                 except NotTaughtError as exc:
-                    report(frame.name, f"{exc}: teach the part first")
+                    summary.aborted = f"{exc}: teach the part first"
+                    report(frame.name, summary.aborted)
                     break
                 except (ModelError, SourceError) as exc:
                     report(frame.name, f"{frame.name}: {describe(exc)}")
@@ -319,8 +325,9 @@ def run_line(inspect: InspectFn, bus: EventBus, source: FrameSource, work_order:
                     failures += 1
                     report(frame.name, f"{frame.name}: NOT stored: {describe(exc)}")
                     if failures >= max_failures:
-                        report(frame.name, f"line stopped: {failures} parts in a row could not be stored; "
+                        summary.aborted = (f"line stopped: {failures} parts in a row could not be stored; "
                                            "fix the cause (disk space, database) and start again")
+                        report(frame.name, summary.aborted)
                         break
                     continue
                 failures = 0

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from inspector import plugins
+from inspector import intake, plugins
 from inspector.domain import Analysis, Explanation, Frame, Inspection, VerdictKind, WorkOrder, utcnow
 from inspector.errors import InspectorError, LineError, NotFound, UsageError, describe
 from inspector.events import (
@@ -179,9 +179,10 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor):
               *, progress: Progress | None = None) -> TeachResult:
         """Teach a part from good images (arrays or files); persists the reference and audits it."""
         self.require("teach")
-        images = [read_image(g) if isinstance(g, (str, Path)) else g for g in good]
+        limits = intake.image_limits(self.settings)
+        images = [read_image(g, limits) if isinstance(g, (str, Path)) else g for g in good]
         if isinstance(template, (str, Path)):
-            template = read_image(template)
+            template = read_image(template, limits)
         result = self.backend.teach(part_number, images, examples, template,
                                     target_false_reject=self.settings.target_false_reject, progress=progress)
         info = self.backend.info()
@@ -234,10 +235,19 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor):
                       run_id: str = "") -> PartResult:
         """Analyse, judge and store one part; returns once the record is committed.
 
-        ``explain``: 'async' (default from settings), 'sync' or 'off'. Raises ModelError for an
-        image the model cannot take; nothing is stored then. Publishes ``PartJudged``.
+        ``explain``: 'async' (default from settings), 'sync' or 'off'. An image that cannot be
+        judged (unreadable, unsupported, not the taught size) is stored as REVIEW with the reason
+        and no findings (``inspector.intake``). Publishes ``PartJudged``.
         """
         work_order = self.with_drawn_zones(work_order)  # zones the QE drew in the Teach tab
+        problem = intake.frame_problem(frame, intake.taught_size(self.backend, work_order.part_number))
+        if problem is not None:  # unreadable, unsupported or wrong-size image: REVIEW, never judged
+            frame = intake.storable(frame)
+            refused = intake.refused_inspection(frame, work_order, problem, model=self.backend.info(),
+                                                station=self.settings.station, operator=self.actor)
+            self.events.publish(PartJudged(run_id, refused))
+            self._write(self._store_part, refused, frame)
+            return PartResult(refused, frame.image, None)
         t0 = time.perf_counter()
         analysis = self.backend.analyze(frame.image, work_order)
         t1 = time.perf_counter()
@@ -315,6 +325,8 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor):
         run_id = run_id or uuid.uuid4().hex
         if not isinstance(source, FrameSource):
             source = open_source(source)
+        if getattr(source, "limits", None) is None:
+            source.limits = intake.image_limits(self.settings)
 
         def forward(event: Any) -> None:
             if getattr(event, "run_id", None) != run_id:

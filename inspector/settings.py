@@ -51,6 +51,9 @@ class Settings:
     retention_images_days: int | None = None  # purge stored images older than this (None = keep)
     retention_records_days: int | None = None  # purge inspection records older than this (None = keep)
     retention_keep_unreviewed: bool = True  # never purge flagged parts nobody has reviewed
+    # issue 12, bad images (docs/reliability.md): larger files or headers are recorded REVIEW, never decoded
+    max_image_pixels: int = 80_000_000  # width x height an image may declare
+    max_image_bytes: int = 256 * 1024 * 1024  # size of one image file
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser()
@@ -61,7 +64,9 @@ class Settings:
         self.image_dir = Path(self.image_dir).expanduser()
         self.reference_dir = Path(self.reference_dir).expanduser()
         if not self.database_url:
-            self.database_url = f"sqlite:///{self.data_dir / 'inspector.db'}"
+            # escaped: a data folder named with '?', '#' or '%41' must still name this file
+            path = str(self.data_dir / "inspector.db")
+            self.database_url = "sqlite:///" + path.replace("%", "%25").replace("?", "%3F").replace("#", "%23")
         if self.device not in DEVICES and not self.device.startswith("cuda:"):
             raise SettingsError(f"device must be one of {DEVICES} or cuda:N, not {self.device!r}")
         if self.explain not in EXPLAIN_MODES:
@@ -83,6 +88,8 @@ class Settings:
             setattr(self, name, days)
         if isinstance(self.retention_keep_unreviewed, str):
             self.retention_keep_unreviewed = self.retention_keep_unreviewed.strip().lower() in ("1", "true", "yes")
+        for name in ("max_image_pixels", "max_image_bytes"):  # issue 12: image limits
+            setattr(self, name, _positive_int(name, getattr(self, name)))
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None, *, config_file: Path | None = None) -> Settings:
@@ -102,7 +109,12 @@ class Settings:
         unknown = sorted(set(values) - names)
         if unknown:
             raise SettingsError(f"unknown setting(s): {', '.join(unknown)} (known: {', '.join(sorted(names))})")
-        return cls(**values)
+        try:
+            return cls(**values)
+        except (TypeError, ValueError, AttributeError) as exc:  # a value of the wrong kind in the file or env
+            if isinstance(exc, SettingsError):
+                raise
+            raise SettingsError(f"invalid settings: {exc}") from exc
 
     def save(self, path: Path | None = None) -> Path:
         """Write the settings as YAML (atomically) and return the path."""
@@ -131,3 +143,14 @@ def _read_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SettingsError(f"{path}: settings must be a mapping of key: value")
     return data
+
+
+def _positive_int(name: str, value: Any) -> int:
+    """A whole number >= 1 from a setting (env values arrive as text). SettingsError otherwise."""
+    try:
+        number = int(str(value).replace("_", ""))
+    except (TypeError, ValueError):
+        raise SettingsError(f"{name} must be a whole number, not {value!r}") from None
+    if number < 1:
+        raise SettingsError(f"{name} must be at least 1, not {number}")
+    return number

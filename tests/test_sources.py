@@ -10,7 +10,14 @@ import cv2
 import numpy as np
 import pytest
 
-from inspector.sources import SourceError, open_source, parse_source_spec, read_image
+from inspector.sources import (
+    ImageRejected,
+    SourceError,
+    UnreadableFrame,
+    open_source,
+    parse_source_spec,
+    read_image,
+)
 from inspector.sources.builtin import CameraSource, FolderSource, HotFolderSource, VideoSource
 
 
@@ -21,7 +28,7 @@ def _write(path: Path, value: int, size=(48, 64)) -> Path:
     return path
 
 
-def test_folder_yields_sorted_rgb_frames_and_skips_corrupt(tmp_path):
+def test_folder_yields_sorted_rgb_frames_and_corrupt_ones_as_unreadable(tmp_path):
     _write(tmp_path / "b.png", 10)
     _write(tmp_path / "a.png", 20)
     (tmp_path / "c.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
@@ -30,13 +37,17 @@ def test_folder_yields_sorted_rgb_frames_and_skips_corrupt(tmp_path):
     errors = []
     with FolderSource(tmp_path, on_error=errors.append) as src:
         frames = list(src)
-    assert [f.name for f in frames] == ["a.png", "b.png"]
+    # every image file is a part: the damaged and the empty one come as UnreadableFrames
+    # (recorded REVIEW by the facade), never skipped; notes.txt is no image file at all
+    assert [f.name for f in frames] == ["a.png", "b.png", "c.png", "d.jpg"]
     assert frames[0].image.shape == (48, 64, 3) and frames[0].image.dtype == np.uint8
     assert tuple(frames[0].image[6, 6]) == (255, 0, 0)  # decoded as RGB, not BGR
     assert frames[0].encoded == (tmp_path / "a.png").read_bytes() and frames[0].ext == ".png"
-    assert sorted(e.item.rsplit("/", 1)[-1] for e in errors) == ["c.png", "d.jpg"]
-    assert all(e.recoverable for e in errors)
-    assert src.dropped == 2
+    bad = {f.name: f for f in frames if isinstance(f, UnreadableFrame)}
+    assert sorted(bad) == ["c.png", "d.jpg"]
+    assert "not a readable image" in bad["c.png"].reason and "empty file" in bad["d.jpg"].reason
+    assert bad["c.png"].file_sha256 and bad["c.png"].encoded is None
+    assert errors == [] and src.dropped == 0
 
 
 def test_missing_folder_is_a_clear_unrecoverable_error(tmp_path):
@@ -46,14 +57,16 @@ def test_missing_folder_is_a_clear_unrecoverable_error(tmp_path):
     assert not err.value.recoverable
 
 
-def test_read_image_handles_gray_rgba_and_16bit(tmp_path):
+def test_read_image_handles_gray_rgba_and_refuses_16bit(tmp_path):
     cv2.imwrite(str(tmp_path / "g.png"), np.full((8, 9), 7, np.uint8))
     cv2.imwrite(str(tmp_path / "a.png"), np.full((8, 9, 4), 9, np.uint8))
     cv2.imwrite(str(tmp_path / "w.png"), np.full((8, 9), 65535, np.uint16))
-    for name in ("g.png", "a.png", "w.png"):
+    for name in ("g.png", "a.png"):
         img = read_image(tmp_path / name)
         assert img.shape == (8, 9, 3) and img.dtype == np.uint8
-    assert read_image(tmp_path / "w.png").max() == 255
+    with pytest.raises(ImageRejected, match="16-bit") as err:  # scaled silently, it judged wrongly
+        read_image(tmp_path / "w.png")
+    assert err.value.kind == "unsupported"
     with pytest.raises(SourceError, match="cannot read"):
         read_image(tmp_path / "missing.png")
 
@@ -73,13 +86,22 @@ def test_spec_parsing(tmp_path):
         parse_source_spec(str(tmp_path / "nothing-here"))
 
 
-def test_file_list_reports_missing_file_and_goes_on(tmp_path):
+def test_file_list_with_a_missing_file_is_refused_before_the_run(tmp_path):
     good = _write(tmp_path / "ok.png", 50)
-    errors = []
-    with open_source([str(tmp_path / "gone.png"), str(good)], on_error=errors.append) as src:
-        frames = list(src)
-    assert [f.name for f in frames] == ["ok.png"]
-    assert len(errors) == 1 and "gone.png" in str(errors[0])
+    with pytest.raises(SourceError, match="file not found: .*gone.png") as err:
+        with open_source([str(tmp_path / "gone.png"), str(good)]):
+            pass
+    assert not err.value.recoverable
+
+
+def test_file_list_file_that_vanishes_during_the_run_is_an_unreadable_part(tmp_path):
+    a, b = _write(tmp_path / "a.png", 50), _write(tmp_path / "b.png", 60)
+    with open_source([str(a), str(b)]) as src:
+        frames = iter(src)
+        assert next(frames).name == "a.png"
+        b.unlink()
+        gone = next(frames)
+    assert isinstance(gone, UnreadableFrame) and "cannot read" in gone.reason
 
 
 def test_hot_folder_takes_new_files_once_after_they_settle(tmp_path):

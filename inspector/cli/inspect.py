@@ -107,7 +107,7 @@ def run_inspect(args, ctx) -> int:
             print("mean ms per part: " + ", ".join(f"{k} {v:.0f}" for k, v in summary.stage_ms.items()))
         for e in summary.errors:
             print(f"error: {e}")
-    return 0 if summary.inspected or not summary.errors else 3
+    return 3 if summary.aborted or (summary.errors and not summary.inspected) else 0
 
 
 def run_teach(args, ctx) -> int:

@@ -9,11 +9,13 @@ from inspector.sources.base import (
     VIDEO_SUFFIXES,
     ErrorHandler,
     FrameSource,
+    ImageLimits,
     SourceError,
-    read_image,
 )
+from inspector.sources.decode import ImageRejected, UnreadableFrame, decode_image_bytes, read_image
 
-__all__ = ["FrameSource", "SourceError", "open_source", "read_image", "parse_source_spec"]
+__all__ = ["FrameSource", "ImageLimits", "ImageRejected", "SourceError", "UnreadableFrame", "decode_image_bytes",
+           "open_source", "read_image", "parse_source_spec"]
 
 
 def parse_source_spec(spec: str | list[str]) -> tuple[str, str | list[str]]:

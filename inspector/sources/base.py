@@ -1,12 +1,10 @@
-"""The frame-source contract and the image decoding every source shares."""
+"""The frame-source contract: FrameSource, SourceError and the image limits every source applies."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from pathlib import Path
-
-import numpy as np
+from dataclasses import dataclass
 
 from inspector.domain import Frame
 from inspector.errors import InspectorError
@@ -28,6 +26,14 @@ class SourceError(InspectorError):
         super().__init__(message)
         self.item = item
         self.recoverable = recoverable
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """Largest image a source decodes (settings ``max_image_pixels``, ``max_image_bytes``)."""
+
+    max_pixels: int = 80_000_000
+    max_bytes: int = 256 * 1024 * 1024
 
 
 ErrorHandler = Callable[[SourceError], None]
@@ -52,7 +58,12 @@ class FrameSource:
         self.on_error: ErrorHandler = on_error or _log_error
         self.dropped = 0  # frames lost (unreadable, or skipped because processing lagged)
         self.errors = 0
+        self.limits: ImageLimits | None = None  # None: defaults; the facade sets the station's
         self._stopped = False
+
+    @property
+    def image_limits(self) -> ImageLimits:
+        return self.limits or ImageLimits()
 
     @property
     def description(self) -> str:
@@ -80,43 +91,3 @@ class FrameSource:
     def _report(self, message: str, item: str = "", recoverable: bool = True) -> None:
         self.errors += 1
         self.on_error(SourceError(message, item=item, recoverable=recoverable))
-
-
-def decode_image_bytes(data: bytes, name: str = "") -> np.ndarray:
-    """Decode encoded image bytes to RGB uint8 (H, W, 3). Raises SourceError on corrupt data."""
-    import cv2
-
-    if not data:
-        raise SourceError(f"{name or 'image'}: empty file", item=name)
-    buf = np.frombuffer(data, dtype=np.uint8)
-    img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise SourceError(f"{name or 'image'}: not a readable image (corrupt or unsupported format)", item=name)
-    return to_rgb(img, name)
-
-
-def to_rgb(img: np.ndarray, name: str = "") -> np.ndarray:
-    """Any OpenCV image (gray, BGR, BGRA, 16-bit) -> RGB uint8."""
-    import cv2
-
-    if img.dtype == np.uint16:
-        img = (img / 257.0).astype(np.uint8)
-    elif img.dtype != np.uint8:
-        img = np.clip(img, 0, 255).astype(np.uint8)
-    if img.ndim == 2:
-        return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
-    if img.ndim == 3 and img.shape[2] == 4:
-        return cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
-    if img.ndim == 3 and img.shape[2] == 3:
-        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-    raise SourceError(f"{name or 'image'}: unsupported image shape {img.shape}", item=name)
-
-
-def read_image(path: str | Path) -> np.ndarray:
-    """Read an image file as RGB uint8. Raises SourceError with the file name on failure."""
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise SourceError(f"{p}: cannot read ({exc.strerror or exc})", item=str(p)) from exc
-    return decode_image_bytes(data, str(p))

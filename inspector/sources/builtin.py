@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from inspector.domain import Frame, utcnow
-from inspector.sources.base import (
-    IMAGE_SUFFIXES,
-    ErrorHandler,
-    FrameSource,
-    SourceError,
+from inspector.sources.base import IMAGE_SUFFIXES, ErrorHandler, FrameSource, ImageLimits, SourceError
+from inspector.sources.decode import (
+    ImageRejected,
+    UnreadableFrame,
     decode_image_bytes,
+    read_file_bytes,
     to_rgb,
+    unreadable_frame,
 )
 
 
-def _file_frame(path: Path, index: int, source: str) -> Frame:
-    data = path.read_bytes()
-    image = decode_image_bytes(data, str(path))
+def _file_frame(path: Path, index: int, source: str, limits: ImageLimits) -> Frame:
+    """The part in one image file; an :class:`UnreadableFrame` (recorded REVIEW) when it cannot be used."""
+    data: bytes | None = None
+    try:
+        data = read_file_bytes(path, limits)
+        image = decode_image_bytes(data, str(path), limits)
+    except ImageRejected as exc:
+        return unreadable_frame(exc, source=source, index=index, name=path.name, path=str(path), data=data)
     return Frame(image=image, source=source, index=index, name=path.name, path=str(path), encoded=data,
                  ext=path.suffix.lower())
 
@@ -40,18 +47,21 @@ class FileListSource(FrameSource):
     def __len__(self) -> int:
         return len(self.paths)
 
+    def open(self) -> None:
+        if not self.paths:
+            raise SourceError("no image files given", recoverable=False)
+        missing = [str(p) for p in self.paths if not p.exists()]
+        if missing:
+            raise SourceError(f"file not found: {', '.join(missing[:5])}"
+                              + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""),
+                              item=missing[0], recoverable=False)
+
     def __iter__(self) -> Iterator[Frame]:
+        """Every file is a part: one that cannot be read comes as an UnreadableFrame, never skipped."""
         for i, path in enumerate(self.paths):
             if self._stopped:
                 return
-            try:
-                yield _file_frame(path, i, self.description)
-            except OSError as exc:
-                self.dropped += 1
-                self._report(f"{path}: cannot read ({exc.strerror or exc})", str(path))
-            except SourceError as exc:
-                self.dropped += 1
-                self._report(str(exc), str(path))
+            yield _file_frame(path, i, self.description, self.image_limits)
 
 
 class FolderSource(FileListSource):
@@ -70,11 +80,23 @@ class FolderSource(FileListSource):
     def open(self) -> None:
         if not self.folder.is_dir():
             raise SourceError(f"folder not found: {self.folder}", item=str(self.folder), recoverable=False)
-        self.paths = sorted(p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        try:
+            entries = list(self.folder.iterdir())
+        except OSError as exc:
+            raise SourceError(f"cannot list folder {self.folder}: {exc.strerror or exc}", item=str(self.folder),
+                              recoverable=False) from exc
+        self.paths = sorted(p for p in entries if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not self.paths:
+            what = "is empty" if not entries else f"holds no image ({len(entries)} other entries)"
+            raise SourceError(f"folder {self.folder} {what}: images must end in {', '.join(IMAGE_SUFFIXES)}",
+                              item=str(self.folder), recoverable=False)
 
     def __len__(self) -> int:
         if not self.paths and self.folder.is_dir():
-            self.open()
+            try:
+                self.open()
+            except SourceError:
+                return 0
         return len(self.paths)
 
 
@@ -82,7 +104,11 @@ class HotFolderSource(FrameSource):
     """A folder a vision system drops images into. Live: yields each new file once.
 
     A file is taken when its size has been stable for ``settle_s`` (so half-written files
-    are not read). Files present at start are processed too unless ``skip_existing``.
+    are not read). One that still cannot be read (empty, truncated: the writer paused) is
+    tried again every ``retry_s`` and whenever its size or time changes; after
+    ``incomplete_timeout_s`` without change it is given up as an :class:`UnreadableFrame`
+    (recorded REVIEW), so no file is ever skipped silently. Files present at start are
+    processed too unless ``skip_existing``.
     """
 
     name = "hotfolder"
@@ -97,12 +123,16 @@ class HotFolderSource(FrameSource):
         settle_s: float = 0.3,
         skip_existing: bool = False,
         idle_timeout_s: float | None = None,
+        retry_s: float = 1.0,
+        incomplete_timeout_s: float = 60.0,
     ):
         super().__init__(on_error)
         self.folder = Path(folder)
         self.poll_s, self.settle_s = poll_s, settle_s
         self.skip_existing = skip_existing
         self.idle_timeout_s = idle_timeout_s
+        self.retry_s, self.incomplete_timeout_s = retry_s, incomplete_timeout_s
+        self.retries = 0  # reads of files that were not complete yet
         self._seen: set[str] = set()
 
     @property
@@ -117,7 +147,8 @@ class HotFolderSource(FrameSource):
 
     def __iter__(self) -> Iterator[Frame]:
         index = 0
-        sizes: dict[str, tuple[int, float]] = {}
+        sizes: dict[str, tuple[tuple[int, float], float]] = {}  # name -> ((size, mtime), stable since)
+        failed: dict[str, tuple[tuple[int, float], float, float]] = {}  # name -> (state, first fail, next try)
         last_new = time.monotonic()
         while not self._stopped:
             try:
@@ -131,25 +162,34 @@ class HotFolderSource(FrameSource):
                 if path.name in self._seen:
                     continue
                 try:
-                    size = path.stat().st_size
+                    st = path.stat()
                 except OSError:
                     continue
+                state = (st.st_size, st.st_mtime)
                 prev = sizes.get(path.name)
-                if prev is None or prev[0] != size:
-                    sizes[path.name] = (size, now)
+                if prev is None or prev[0] != state:
+                    sizes[path.name] = (state, now)
                     continue
                 if now - prev[1] < self.settle_s:
                     continue
+                fail = failed.get(path.name)
+                if fail is not None and fail[0] == state and now < fail[2]:
+                    continue
+                frame = _file_frame(path, index, self.description, self.image_limits)
+                if isinstance(frame, UnreadableFrame) and frame.incomplete:
+                    first = fail[1] if fail is not None and fail[0] == state else now
+                    if now - first < self.incomplete_timeout_s:
+                        self.retries += 1
+                        failed[path.name] = (state, first, now + self.retry_s)
+                        continue
+                    frame = dataclasses.replace(frame, reason=f"{frame.reason} (unchanged for {now - first:.0f} s)")
                 self._seen.add(path.name)
                 sizes.pop(path.name, None)
+                failed.pop(path.name, None)
                 last_new = now
-                try:
-                    yield _file_frame(path, index, self.description)
-                    index += 1
-                except (OSError, SourceError) as exc:
-                    self.dropped += 1
-                    self._report(str(exc), str(path))
-            if self.idle_timeout_s is not None and now - last_new > self.idle_timeout_s:
+                yield frame
+                index += 1
+            if self.idle_timeout_s is not None and now - last_new > self.idle_timeout_s and not failed:
                 return
             time.sleep(self.poll_s)
 
