@@ -152,9 +152,9 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor):
         from inspector.workorder import load_work_order, parse_work_order
 
         wo = load_work_order(path) if text is None else parse_work_order(text, source_name="<pasted>")
-        version = self._write(self.store.save_work_order, wo, self.actor)
-        self._record("workorder.loaded", "work_order", wo.order_id, None,
-                     {"version": version, "part": wo.part_number, "lot": wo.lot, "clauses": len(wo.clauses)})
+        from inspector.trace.changes import record_work_order
+
+        self._write(record_work_order, self.store, wo, self.actor)  # audited in the same transaction
         return wo
 
     def find_work_order(self, order_id: str) -> WorkOrder:
@@ -185,22 +185,11 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor):
             template = read_image(template, limits)
         result = self.backend.teach(part_number, images, examples, template,
                                     target_false_reject=self.settings.target_false_reject, progress=progress)
-        info = self.backend.info()
-        try:
-            prev = self.store.get_reference(part_number)
-            before = {"version": prev.version, "threshold": prev.threshold, "review_low": prev.review_low,
-                      "n_good": prev.n_good}
-        except LookupError:  # never taught
-            before = None
-        ref = self._write(self.store.save_reference, result, info.weights_hash, self.actor)
-        after = {"version": ref.version, "n_good": result.n_good, "threshold": result.threshold,
-                 "review_low": result.review_low, "examples": result.n_examples, "template": result.template}
-        self._record("model.taught", "part", part_number, before, after)
-        if before is not None and (before["threshold"], before["review_low"]) != (result.threshold, result.review_low):
-            self._record("threshold.changed", "part", part_number,
-                         {"threshold": before["threshold"], "review_low": before["review_low"]},
-                         {"threshold": result.threshold, "review_low": result.review_low,
-                          "target_false_reject": self.settings.target_false_reject})
+        from inspector.trace.changes import record_teach
+
+        # the reference and its model.taught / threshold.changed events commit together
+        self._write(record_teach, self.store, result, self.backend.info().weights_hash, self.actor,
+                    target_false_reject=self.settings.target_false_reject)
         return result
 
     def save_settings(self, new: Settings, path: Path | None = None) -> Path:
