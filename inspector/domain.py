@@ -151,6 +151,8 @@ class WorkOrder:
     header: dict[str, str] = field(default_factory=dict)  # every header line as given
     source_text: str = ""  # the document as loaded, for the record
     source_format: str = "text"  # text|json|yaml
+    # version (1, 2, ...) the store gave it, None until stored; not content (not hashed)
+    version: int | None = field(default=None, compare=False, metadata={"content": False})
 
     def clause(self, clause_id: str) -> SpecClause:
         for c in self.clauses:
@@ -298,6 +300,7 @@ class Inspection:
     explanation: Explanation | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     operator: str = ""
+    work_order_version: int | None = field(default=None, compare=False, metadata={"content": False})  # judged with
 
 
 @dataclass(frozen=True)
@@ -342,24 +345,23 @@ class User:
 # --- plain-data conversion (for JSON columns, exports, the CLI) -------------------------
 
 
-def to_data(obj: Any) -> Any:
-    """Convert a domain object (nested) into JSON-ready data: dicts, lists, str, float."""
+def to_data(obj: Any, *, content_only: bool = False) -> Any:
+    """Convert a domain object (nested) into JSON-ready data: dicts, lists, str, float; never arrays.
+
+    ``content_only``: leave out fields marked ``metadata={"content": False}`` (store-assigned
+    version numbers), as content hashes do (``inspector.canonical``)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        out = {}
-        for f in dataclasses.fields(obj):
-            value = getattr(obj, f.name)
-            if isinstance(value, np.ndarray):
-                continue  # arrays (anomaly maps, images) are never serialised into records
-            out[f.name] = to_data(value)
-        return out
+        return {f.name: to_data(getattr(obj, f.name), content_only=content_only) for f in dataclasses.fields(obj)
+                if not isinstance(getattr(obj, f.name), np.ndarray)
+                and not (content_only and f.metadata.get("content") is False)}
     if isinstance(obj, enum.Enum):
         return obj.value
     if isinstance(obj, datetime):
         return obj.isoformat()
     if isinstance(obj, dict):
-        return {str(k): to_data(v) for k, v in obj.items()}
+        return {str(k): to_data(v, content_only=content_only) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [to_data(v) for v in obj]
+        return [to_data(v, content_only=content_only) for v in obj]
     if isinstance(obj, np.generic):
         return obj.item()
     return obj

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +147,7 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor):
     def load_work_order(self, path: str | Path | None = None, *, text: str | None = None) -> WorkOrder:
         """Parse a work order file (or pasted text), store it (new version if changed), audit it.
 
+        Returns it with ``version`` set: the stored version parts judged against it record.
         Raises ``inspector.workorder.WorkOrderError`` naming the line and problem.
         """
         from inspector.workorder import load_work_order, parse_work_order
@@ -154,8 +155,8 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor):
         wo = load_work_order(path) if text is None else parse_work_order(text, source_name="<pasted>")
         from inspector.trace.changes import record_work_order
 
-        self._write(record_work_order, self.store, wo, self.actor)  # audited in the same transaction
-        return wo
+        version = self._write(record_work_order, self.store, wo, self.actor)  # audited in the same transaction
+        return replace(wo, version=version)  # inspections judged against it record this exact version
 
     def find_work_order(self, order_id: str) -> WorkOrder:
         """A work order by id (as typed or scanned): the store first, then the work-order folder."""
@@ -234,6 +235,7 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor):
             frame = intake.storable(frame)
             refused = intake.refused_inspection(frame, work_order, problem, model=self.backend.info(),
                                                 station=self.settings.station, operator=self.actor)
+            refused.work_order_version = work_order.version
             self.events.publish(PartJudged(run_id, refused))
             self._write(self._store_part, refused, frame)
             return PartResult(refused, frame.image, None)
@@ -250,7 +252,7 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor):
             station=self.settings.station, captured_at=frame.captured_at, inspected_at=utcnow(),
             model=analysis.model, thresholds=dict(analysis.thresholds), image_score=analysis.image_score,
             findings=list(analysis.findings), verdict=verdict, image_size=(w, h),
-            pixel_size_mm=work_order.pixel_size_mm, operator=self.actor,
+            pixel_size_mm=work_order.pixel_size_mm, operator=self.actor, work_order_version=work_order.version,
         )
         timings = {f"analyze.{k}": v for k, v in analysis.timings_ms.items()}
         timings.update(capture=float(frame.capture_ms or 0.0), analyze=(t1 - t0) * 1e3, judge=(t2 - t1) * 1e3)

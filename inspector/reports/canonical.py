@@ -36,7 +36,7 @@ def _clean(obj: Any) -> Any:
 
 def canonical_json(obj: Any) -> bytes:
     """The canonical UTF-8 JSON of ``obj`` (domain objects are converted with ``to_data``)."""
-    return json.dumps(_clean(to_data(obj)), sort_keys=True, separators=(",", ":"),
+    return json.dumps(_clean(to_data(obj, content_only=True)), sort_keys=True, separators=(",", ":"),
                       ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 

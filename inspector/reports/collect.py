@@ -19,7 +19,7 @@ from inspector.domain import Inspection, Review, VerdictKind, WorkOrder
 from .canonical import LotHasher, filters_data
 from .final import FinalCounts, final_verdict
 from .overlay import encode_jpeg, finding_outcomes, render_overlay, resize_max
-from .source import Progress, ReportSource, iter_with_reviews, read_image
+from .source import JudgedWith, Progress, ReportSource, iter_with_reviews, read_image
 from .stats import nonconforming_types
 
 THUMB_PX = 300  # longer side of gallery thumbnails, pixels (about 150 dpi at 50 mm)
@@ -102,6 +102,7 @@ class LotData:
     lots: Counter = field(default_factory=Counter)
     operators: Counter = field(default_factory=Counter)
     models: dict = field(default_factory=dict)
+    versions: Counter = field(default_factory=Counter)  # work-order version -> parts judged with it
     first: datetime | None = None
     last: datetime | None = None
     defects: Counter = field(default_factory=Counter)
@@ -167,6 +168,7 @@ def collect_lot(source: ReportSource, work_order: WorkOrder, tmpdir: str, *, lot
     filters = filters_data(work_order.order_id, lot, since, until)
     data = LotData(work_order, filters, tmpdir, gallery_limit)
     hasher = LotHasher(work_order, filters)
+    judged_with = JudgedWith(source, work_order)  # clause texts and types of the exact version used
     with open(data.gallery_path, "w", encoding="utf-8") as gal, \
          open(data.overflow_path, "w", encoding="utf-8") as over, \
          open(data.signatures_path, "w", encoding="utf-8") as sig:
@@ -189,7 +191,10 @@ def collect_lot(source: ReportSource, work_order: WorkOrder, tmpdir: str, *, lot
             data.last = at if data.last is None or at > data.last else data.last
             data.times.append(at.timestamp())
             data.ng.append(1 if fv.nonconforming else 0)
-            data.defects.update(nonconforming_types(insp, work_order, fv))
+            wo = judged_with.of(insp)
+            if insp.work_order_version is not None:
+                data.versions[insp.work_order_version] += 1
+            data.defects.update(nonconforming_types(insp, wo, fv))
             if insp.explanation is not None and insp.explanation.fallback:
                 data.fallback_explanations += 1
             if reviews:
@@ -206,7 +211,7 @@ def collect_lot(source: ReportSource, work_order: WorkOrder, tmpdir: str, *, lot
                     data.n_pictured_escapes += 1
                 if fv.open:
                     data.open_reviews += 1
-                item = part_item(insp, reviews, work_order)
+                item = part_item(insp, reviews, wo)
                 if gallery_limit is None or data.n_gallery < gallery_limit:
                     images, missing = make_thumbnails(source, insp, tmpdir, data.n_gallery)
                     data.missing_images += int(missing)

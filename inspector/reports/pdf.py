@@ -38,6 +38,14 @@ def _kv_table(pairs: list[tuple[str, str]], width: float) -> Flowable:
     return table(rows, [0.22 * width, 0.78 * width], header=False)
 
 
+def _versions(d: LotData) -> str:
+    """'2' when every part was judged with the version shown, else each version with its part count."""
+    if not d.versions or set(d.versions) == {d.work_order.version}:
+        return "" if d.work_order.version is None else str(d.work_order.version)
+    return "; ".join(f"{v} ({n} part{'s' if n != 1 else ''})" for v, n in sorted(d.versions.items())) + \
+        f" \u2014 clauses below are version {d.work_order.version}; each part cites its own version"
+
+
 def _header(d: LotData, generated_by: str, generated_at: datetime, width: float) -> list[Flowable]:
     wo = d.work_order
     lot = d.filters["lot"] if d.filters["lot"] is not None else (", ".join(sorted(d.lots)) or "all")
@@ -49,6 +57,7 @@ def _header(d: LotData, generated_by: str, generated_at: datetime, width: float)
         window.append(f"until {fmt_time(d.filters['until'])} (exclusive)")
     pairs = [
         ("Work order", wo.order_id + (f" rev {wo.revision}" if wo.revision else "")),
+        ("Work-order version(s)", _versions(d)),
         ("Part number", wo.part_number),
         ("Customer", wo.customer),
         ("Lot", lot),

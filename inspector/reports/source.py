@@ -148,6 +148,31 @@ def work_order_for(source: ReportSource, inspection: Inspection) -> WorkOrder | 
         return None
 
 
+class JudgedWith:
+    """The work-order version each part of a report was judged against, fetched once per version.
+
+    ``current``: the order as the report header shows it (its latest version). A part whose
+    ``work_order_version`` differs gets that exact version from the source; a source that
+    cannot give it (no such version, no ``version`` argument) falls back to ``current``.
+    """
+
+    def __init__(self, source: ReportSource, current: WorkOrder) -> None:
+        self._source = source
+        self.current = current
+        self._found: dict[int, WorkOrder] = {}
+
+    def of(self, inspection: Inspection) -> WorkOrder:
+        v = inspection.work_order_version
+        if v is None or v == self.current.version or inspection.order_id != self.current.order_id:
+            return self.current
+        if v not in self._found:
+            try:
+                self._found[v] = self._source.get_work_order(inspection.order_id, version=v)  # type: ignore[call-arg]
+            except (LookupError, TypeError):
+                self._found[v] = self.current
+        return self._found[v]
+
+
 def load_inspection(source: ReportSource, inspection_id: str) -> Inspection:
     """The inspection, or :class:`ReportError` naming the id when the store has none."""
     try:
@@ -228,7 +253,10 @@ class MemoryStore:
         self.reviews.setdefault(review.inspection_id, []).append(review)
 
     def get_work_order(self, order_id: str, version: int | None = None) -> WorkOrder:
-        return self.work_orders[order_id]
+        wo = self.work_orders[order_id]
+        if version is not None and wo.version is not None and version != wo.version:
+            raise KeyError(f"work order {order_id!r} version {version}")
+        return wo
 
     def reviews_for_many(self, inspection_ids: Iterable[str]) -> dict[str, list[Review]]:
         return {i: list(self.reviews[i]) for i in inspection_ids if i in self.reviews}

@@ -51,8 +51,10 @@ def _aware(what: str, value: datetime) -> datetime:
 
 
 def work_order_sha256(wo: WorkOrder) -> str:
-    """sha256 of the order's canonical JSON (text and parsed clauses): equal content, equal hash."""
-    blob = json.dumps(to_data(wo), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """sha256 of the order's canonical JSON (text and parsed clauses): equal content, equal hash.
+
+    ``WorkOrder.version`` is not content (the store assigns it from this hash): left out."""
+    blob = json.dumps(to_data(wo, content_only=True), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -93,6 +95,7 @@ def work_order_from_row(row: WorkOrderRow) -> WorkOrder:
         header=dict(row.header),
         source_text=row.source_text,
         source_format=row.source_format,
+        version=row.version,
     )
 
 
@@ -238,6 +241,7 @@ def inspection_from_row(row: Any, findings: list[Any], explanation: Any | None) 
         explanation=explanation_from_row(explanation) if explanation is not None else None,
         timings_ms=dict(row.timings_ms),
         operator=row.operator,
+        work_order_version=row.work_order_version,
     )
 
 

@@ -93,8 +93,9 @@ class Store(Catalog):
     def save_inspection(self, inspection: Inspection, *, work_order_version: int | None = None) -> None:
         """Store one inspection and all its findings in ONE transaction (all or nothing).
 
-        The image must already be in ``self.images``; the work order must have been saved
-        (``work_order_version`` defaults to its latest version). The explanation, if any,
+        The image must already be in ``self.images``; the work order must have been saved. The
+        version it was judged against is the inspection's own ``work_order_version``, else
+        ``work_order_version``, else the latest; the stored one is set on the inspection. The explanation, if any,
         is stored as its first explanation row in the same transaction.
         Raises ``MissingImageError``, ``UnknownWorkOrderError``, ``DuplicateInspectionError``,
         ``StoreError`` (invalid field, naming it).
@@ -118,14 +119,14 @@ class Store(Catalog):
         # Core inserts on one connection: the ORM unit of work costs ~2x for write-once rows.
         try:
             with writer_engine(self._engine).begin() as conn:
-                versions: dict[str, int] = {}
+                versions: dict[tuple[str, int | None], int] = {}
                 rows, finding_rows, explanation_rows = [], [], []
                 for insp in inspections:
-                    if insp.order_id not in versions:
-                        versions[insp.order_id] = self._resolve_version(
-                            conn, insp.order_id, work_order_version
-                        )
-                    rows.append(convert.inspection_values(insp, versions[insp.order_id], now))
+                    want = insp.work_order_version if insp.work_order_version is not None else work_order_version
+                    if (insp.order_id, want) not in versions:
+                        versions[insp.order_id, want] = self._resolve_version(conn, insp.order_id, want)
+                    insp.work_order_version = versions[insp.order_id, want]
+                    rows.append(convert.inspection_values(insp, insp.work_order_version, now))
                     finding_rows += [
                         convert.finding_values(insp.id, i, f) for i, f in enumerate(insp.findings)
                     ]
