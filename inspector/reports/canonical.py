@@ -1,9 +1,9 @@
 """Canonical JSON and the document hash printed on every report page.
 
 The *document hash* of a report is the SHA-256 (hex) of the canonical JSON of the data the
-report was built from (see docs/reports.md). Canonical JSON here means: ``to_data`` of the
-domain objects, keys sorted, no spaces (``","`` and ``":"``), UTF-8, non-ASCII kept as is,
-floats as Python ``repr`` (shortest round-trip), NaN/inf written as ``null``. Anything that
+report was built from (see docs/reports.md). Canonical JSON is the core's one definition
+(``inspector.canonical``, content only: store-assigned version numbers left out): keys sorted,
+no spaces, UTF-8, non-ASCII kept, floats as Python ``repr``; NaN/inf are refused. Anything that
 changes between two runs on the same data (generation time, user, temp paths) is excluded,
 so rebuilding a report from unchanged data prints the same hash.
 """
@@ -12,32 +12,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from inspector.domain import Inspection, Review, WorkOrder, to_data
+from inspector.canonical import canonical_bytes, sha256_hex  # noqa: F401 - sha256_hex: re-exported for report readers
+from inspector.domain import Inspection, Review, WorkOrder
 from inspector.hashing import sha256_file
 
 LOT_SCHEMA = "inspector.report.lot/1"
 CERTIFICATE_SCHEMA = "inspector.report.certificate/1"
 
 
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_clean(v) for v in obj]
-    return obj
-
-
 def canonical_json(obj: Any) -> bytes:
-    """The canonical UTF-8 JSON of ``obj`` (domain objects are converted with ``to_data``)."""
-    return json.dumps(_clean(to_data(obj, content_only=True)), sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False, allow_nan=False).encode("utf-8")
+    """The canonical UTF-8 JSON of ``obj`` as report hashes take it (content only)."""
+    return canonical_bytes(obj, content_only=True)
 
 
 def filters_data(order_id: str, lot: str | None, since: datetime | None, until: datetime | None) -> dict:
@@ -104,10 +93,6 @@ def certificate_document(work_order: WorkOrder, inspection: Inspection, reviews:
     """The data whose canonical JSON a certificate's hash is taken of."""
     return {"inspection": inspection, "reviews": list(reviews), "schema": CERTIFICATE_SCHEMA,
             "work_order": work_order}
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 file_sha256 = sha256_file

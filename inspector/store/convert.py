@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from datetime import datetime
 from typing import Any
 
+from inspector.canonical import digest
 from inspector.domain import (
     Decision,
     Explanation,
@@ -54,8 +53,7 @@ def work_order_sha256(wo: WorkOrder) -> str:
     """sha256 of the order's canonical JSON (text and parsed clauses): equal content, equal hash.
 
     ``WorkOrder.version`` is not content (the store assigns it from this hash): left out."""
-    blob = json.dumps(to_data(wo, content_only=True), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return digest(wo, content_only=True)
 
 
 def work_order_values(wo: WorkOrder, version: int, actor: str, at: datetime, sha: str) -> dict[str, Any]:

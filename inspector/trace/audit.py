@@ -16,10 +16,11 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from inspector.canonical import canonical_text
 from inspector.domain import AuditEvent, User, utcnow
 from inspector.store.trace_tables import AuditEventRow
 from inspector.trace import _db
-from inspector.trace.chain import GENESIS, ChainChecker, StoredEvent, VerifyResult, canonical, event_hash
+from inspector.trace.chain import GENESIS, ChainChecker, StoredEvent, VerifyResult, event_hash
 from inspector.trace.crosscheck import cross_check
 from inspector.trace.errors import AuditError
 
@@ -86,7 +87,8 @@ class Audit:
         """Append one event in its own transaction; returns it with ``seq`` and ``hash``.
 
         ``before``/``after``: JSON-able data (domain objects are converted); None for none.
-        Raises ``AuditError`` for a malformed action, ``ValueError`` for NaN/inf in the data.
+        Raises ``AuditError`` for a malformed action, ``CanonicalError`` (a ``ValueError``) for
+        NaN/inf in the data.
         Several processes may append at once: PostgreSQL serialises them on an advisory lock,
         SQLite on its single write lock.
         """
@@ -97,8 +99,8 @@ class Audit:
                   entity_id: str, before: Any = None, after: Any = None) -> AuditEvent:
         """Append one event inside the caller's (write) transaction: it commits or rolls back with it."""
         _check_action(action)
-        before_text = None if before is None else canonical(before)
-        after_text = None if after is None else canonical(after)
+        before_text = None if before is None else canonical_text(before)
+        after_text = None if after is None else canonical_text(after)
         _db.lock_chain(session)
         last = session.execute(
             select(AuditEventRow.seq, AuditEventRow.hash).order_by(AuditEventRow.seq.desc()).limit(1)

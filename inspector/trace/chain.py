@@ -1,7 +1,8 @@
 """The hash-chain format of the audit trail, and checking a sequence of events against it.
 
 Each event's ``hash`` is the SHA-256 (lowercase hex) of the UTF-8 bytes of this canonical
-JSON object (keys sorted, no whitespace, non-ASCII kept, see ``docs/traceability.md``)::
+JSON object (``inspector.canonical``: keys sorted, no whitespace, non-ASCII kept, see
+``docs/traceability.md``)::
 
     {"action": ..., "actor": ..., "after": <text|null>, "at": "YYYY-MM-DDTHH:MM:SS.ffffffZ",
      "before": <text|null>, "entity": ..., "entity_id": ..., "prev_hash": ..., "seq": <int>,
@@ -15,40 +16,14 @@ field breaks that event's hash; deleting or re-ordering rows breaks the sequence
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
-from inspector.domain import to_data
+from inspector.canonical import canonical_text, sha256_hex
 
 CHAIN_VERSION = 1
 GENESIS = "0" * 64
-
-
-def canonical(obj: Any) -> str:
-    """Canonical JSON text of ``obj`` (domain objects converted with ``to_data``).
-
-    Keys sorted, ``,``/``:`` separators, non-ASCII kept. Raises ``ValueError`` for NaN/inf,
-    which have no JSON form (the audit trail must not silently change a value).
-    """
-    data = to_data(obj)
-    _check_finite(data)
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def _check_finite(obj: Any, path: str = "") -> None:
-    if isinstance(obj, float) and not math.isfinite(obj):
-        raise ValueError(f"audit data holds {obj!r} at {path or 'top level'}: NaN/inf cannot be recorded")
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            _check_finite(v, f"{path}.{k}" if path else str(k))
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            _check_finite(v, f"{path}[{i}]")
 
 
 def format_time(at: datetime) -> str:
@@ -65,8 +40,7 @@ def event_hash(seq: int, at: datetime, actor: str, action: str, entity: str, ent
         "v": CHAIN_VERSION, "seq": int(seq), "at": format_time(at), "actor": actor, "action": action,
         "entity": entity, "entity_id": entity_id, "before": before, "after": after, "prev_hash": prev_hash,
     }
-    blob = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return sha256_hex(canonical_text(body))
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,13 @@ Kept apart from ``signing`` and ``retention`` so the audit trail's cross-checks
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable
 from datetime import datetime
 
+from inspector.canonical import digest
 from inspector.store.tables import ReviewRow
 from inspector.store.trace_tables import ReviewSignatureRow
-from inspector.trace.chain import canonical, format_time
+from inspector.trace.chain import format_time
 
 
 def signature_hash(*, inspection_id: str, image_sha256: str, verdict: str, decision: str, reason_code: str,
@@ -26,8 +25,7 @@ def signature_hash(*, inspection_id: str, image_sha256: str, verdict: str, decis
         "signer_name": signer_name, "signer_role": signer_role, "meaning": meaning,
         "signed_at": format_time(signed_at),
     }
-    blob = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return digest(body)
 
 
 def recompute_signature(review: ReviewRow, sig: ReviewSignatureRow) -> str:
@@ -43,7 +41,7 @@ def recompute_signature(review: ReviewRow, sig: ReviewSignatureRow) -> str:
 def manifest_hash(items: Iterable[tuple[str, str, str, int]]) -> str:
     """sha256 of the canonical JSON list of ``[kind, key, content_sha256, size_bytes]`` sorted by kind, key."""
     rows = sorted([list(i) for i in items], key=lambda r: (r[0], r[1]))
-    return hashlib.sha256(canonical(rows).encode("utf-8")).hexdigest()
+    return digest(rows)
 
 
 def review_key(review_id: int, audit_seq: int | None) -> str:

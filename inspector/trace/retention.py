@@ -12,7 +12,6 @@ of what went, and logs every removed item in ``retention_items`` under that even
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import IO, Any
 from sqlalchemy import and_, delete, exists, false, func, not_, or_, select
 from sqlalchemy.orm import Session
 
+from inspector.canonical import canonical_text, sha256_hex
 from inspector.domain import User, utcnow
 from inspector.store.errors import MissingImageError
 from inspector.store.tables import ExplanationRow, FindingRow, InspectionRow, ReviewRow
@@ -30,7 +30,7 @@ from inspector.store.trace_tables import RetentionItemRow, RetentionPermitRow, R
 from inspector.trace import _db
 from inspector.trace.accounts import Accounts
 from inspector.trace.audit import Audit
-from inspector.trace.chain import canonical, format_time
+from inspector.trace.chain import format_time
 from inspector.trace.digests import manifest_hash, review_key
 from inspector.trace.errors import RetentionError
 from inspector.trace.policy import require
@@ -277,17 +277,17 @@ def _purge_records(s: Session, ids: list[str], report: RetentionReport, archive:
         for r in reviews:
             sig = sigs.get(r.id)
             key = review_key(r.id, sig["audit_seq"] if sig else None)
-            blob = canonical({"review": _row_data(r), "signature": sig})
-            items.append(("review", key, hashlib.sha256(blob.encode()).hexdigest(), len(blob.encode())))
+            blob = canonical_text({"review": _row_data(r), "signature": sig})
+            items.append(("review", key, sha256_hex(blob), len(blob.encode())))
             if archive is not None:
-                archive.write(canonical({"kind": "review", "key": key, "record": json.loads(blob)}) + "\n")
+                archive.write(canonical_text({"kind": "review", "key": key, "record": json.loads(blob)}) + "\n")
         for row in s.scalars(select(InspectionRow).where(InspectionRow.id.in_(chunk)).order_by(InspectionRow.id)):
             record = {"inspection": _row_data(row), "findings": findings.get(row.id, []),
                       "explanations": explanations.get(row.id, [])}
-            blob = canonical(record)
-            items.append(("inspection", row.id, hashlib.sha256(blob.encode()).hexdigest(), len(blob.encode())))
+            blob = canonical_text(record)
+            items.append(("inspection", row.id, sha256_hex(blob), len(blob.encode())))
             if archive is not None:
-                archive.write(canonical({"kind": "inspection", "key": row.id, "record": record}) + "\n")
+                archive.write(canonical_text({"kind": "inspection", "key": row.id, "record": record}) + "\n")
         report.findings_removed += sum(len(v) for v in findings.values())
         report.explanations_removed += sum(len(v) for v in explanations.values())
         report.reviews_removed += len(reviews)
