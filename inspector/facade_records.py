@@ -27,6 +27,9 @@ class RecordsDoor:
     require: Callable[[str], None]
     _record: Callable[..., None]
     _write: Callable[..., Any]
+    _guarded: Callable[..., Any]
+    refused: Callable[..., None]
+    auth_source: str
 
     def query(self, **filters: Any) -> list[Inspection]:
         return self.store.query_inspections(**filters)
@@ -53,8 +56,8 @@ class RecordsDoor:
         """Record a signed disposition. Re-authenticates the reviewer; operators are refused."""
         from inspector.trace import sign_review
 
-        return self._write(sign_review, self.store, inspection_id, decision, reason_code, comment,
-                           username, password, meaning)
+        return self._guarded(sign_review, self.store, inspection_id, decision, reason_code, comment,
+                             username, password, meaning, source=self.auth_source)
 
     @staticmethod
     def final_verdict(inspection: Inspection, reviews: Sequence[Any] = ()):
@@ -68,9 +71,13 @@ class RecordsDoor:
                        username: str):
         """What ``review`` would sign (part, decision, reason, comment, signer, meaning), checked
         the same way but without the password; writes nothing. Shown before every signature."""
-        from inspector.trace import preview_review
+        from inspector.trace import PermissionDenied, preview_review
 
-        return preview_review(self.store, inspection_id, decision, reason_code, comment, username)
+        try:
+            return preview_review(self.store, inspection_id, decision, reason_code, comment, username)
+        except PermissionDenied as exc:
+            self.refused("permission.denied", str(exc), exc.permission)
+            raise
 
     def pull_for_review(self, text: str, *, order_id: str | None = None, limit: int = 50) -> list[Inspection]:
         """Any part, whatever its machine verdict (OK too), by inspection id (or a unique start),

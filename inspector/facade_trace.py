@@ -7,6 +7,7 @@ audit event in the same transaction as the change. Writes run on the facade's wr
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
@@ -32,8 +33,43 @@ class TraceDoor:
 
     def _acting(self) -> User:
         if self.user is None:
-            raise _trace().PermissionDenied("sign in first: this needs an account with that right")
+            exc = _trace().PermissionDenied("sign in first: this needs an account with that right")
+            self.refused("permission.denied", str(exc))
+            raise exc
         return self.user
+
+    # --- refusals are audited ------------------------------------------------------------------
+
+    @property
+    def auth_source(self) -> str:
+        """Where sign-ins come from, for throttling: ``local:<os user>@<station>``."""
+        import getpass
+
+        try:
+            who = getpass.getuser()
+        except (KeyError, OSError):  # no passwd entry (containers)
+            who = "?"
+        return f"local:{who}@{self.settings.station}"
+
+    def refused(self, action: str, message: str, permission: str = "") -> None:
+        """Audit a refused action (``permission.denied``, ``operator.claimed``...): who, what, from where.
+
+        Never raises: a refusal must reach the user even when the audit cannot be written.
+        """
+        actor = self.user.username if self.user is not None else None
+        try:
+            self._write(_trace().Audit(self.store).append, actor, action, "permission", permission or "?", None,
+                        {"message": message[:500], "source": self.auth_source})
+        except Exception:  # the refusal itself is what the caller raises next
+            logging.getLogger(__name__).exception("could not audit refusal %s", action)
+
+    def _guarded(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A trace write on the writer thread; a PermissionDenied from it is audited, then raised."""
+        try:
+            return self._write(fn, *args, **kwargs)
+        except _trace().PermissionDenied as exc:
+            self.refused("permission.denied", str(exc), getattr(exc, "permission", ""))
+            raise
 
     # --- accounts and roles ---------------------------------------------------------------------
 
@@ -45,19 +81,23 @@ class TraceDoor:
 
     def create_user(self, username: str, full_name: str, role: str, password: str) -> User:
         """A new account, created by the signed-in admin (or the very first admin, signed-in nobody)."""
-        return self._write(_trace().Accounts(self.store).create_user, username, full_name, role, password, self.user)
+        return self._guarded(_trace().Accounts(self.store).create_user, username, full_name, role, password, self.user)
 
     def set_role(self, username: str, role: str) -> User:
-        return self._write(_trace().Accounts(self.store).set_role, username, role, self._acting())
+        return self._guarded(_trace().Accounts(self.store).set_role, username, role, self._acting())
 
     def set_password(self, username: str, new_password: str) -> None:
-        self._write(_trace().Accounts(self.store).set_password, username, new_password, self._acting())
+        self._guarded(_trace().Accounts(self.store).set_password, username, new_password, self._acting())
+
+    def recover_account(self, username: str, new_password: str, *, by: str) -> User:
+        """Local admin recovery (new password, unlocked, active); the CLI checks file-system access first."""
+        return self._write(_trace().Accounts(self.store).recover, username, new_password, by=by)
 
     def change_account(self, change: str, username: str) -> User:
         """``change``: 'deactivate', 'reactivate' or 'unlock'."""
         if change not in ("deactivate", "reactivate", "unlock"):
             raise ValueError(f"unknown account change {change!r}")
-        return self._write(getattr(_trace().Accounts(self.store), change), username, self._acting())
+        return self._guarded(getattr(_trace().Accounts(self.store), change), username, self._acting())
 
     @staticmethod
     def permission_matrix() -> list[tuple[str, str, dict[str, bool]]]:
@@ -72,10 +112,10 @@ class TraceDoor:
         return _trace().ReasonCodes(self.store).list(include_inactive=include_inactive)
 
     def add_reason_code(self, code: str, description: str, decisions: str | list[str]) -> ReasonCode:
-        return self._write(_trace().ReasonCodes(self.store).add, code, description, decisions, self._acting())
+        return self._guarded(_trace().ReasonCodes(self.store).add, code, description, decisions, self._acting())
 
     def deactivate_reason_code(self, code: str) -> ReasonCode:
-        return self._write(_trace().ReasonCodes(self.store).deactivate, code, self._acting())
+        return self._guarded(_trace().ReasonCodes(self.store).deactivate, code, self._acting())
 
     # --- the audit trail ------------------------------------------------------------------------
 
@@ -98,4 +138,5 @@ class TraceDoor:
     def apply_retention(self, policy: RetentionPolicy, *, dry_run: bool = False,
                         archive: IO[str] | None = None) -> RetentionReport:
         """Remove images/records past the policy as the signed-in admin; audited as ``retention.applied``."""
-        return self._write(_trace().apply_retention, self.store, policy, self._acting(), dry_run=dry_run, archive=archive)
+        return self._guarded(_trace().apply_retention, self.store, policy, self._acting(), dry_run=dry_run,
+                             archive=archive)

@@ -74,7 +74,7 @@ def frame_problem(frame: Frame, taught: tuple[int, int] | None) -> str | None:
 def storable(frame: Frame) -> Frame:
     """The frame as it can be kept as evidence: its own bytes or pixels, else the placeholder."""
     img = frame.image
-    ok = isinstance(img, np.ndarray) and img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3
+    ok = isinstance(img, np.ndarray) and img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3 and img.size > 0
     if isinstance(frame, UnreadableFrame) or not ok:
         return dataclasses.replace(frame, image=placeholder_image(), encoded=None, ext=".png")
     return frame

@@ -114,7 +114,9 @@ def test_bad_inputs_give_clear_errors(station, tmp_path):
     (folder / "broken.png").write_bytes(b"not a png")
     shutil.copy(next(LINE.glob("*.png")), folder / "ok.png")
     out = cli(station, "inspect", "--order", "WO-1001", str(folder), "--explain", "off")
-    assert "broken.png" in out.stdout and "1 inspected" in out.stdout
+    # the broken file is a part too: recorded REVIEW with its reason, never skipped
+    assert "broken.png" in out.stdout and "2 inspected" in out.stdout and "REVIEW 1" in out.stdout
+    assert "unreadable" in out.stdout and out.returncode == 0
 
 
 def test_demo_headless_writes_database_and_report(tmp_path):

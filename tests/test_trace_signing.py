@@ -69,16 +69,19 @@ def test_operator_may_not_overturn(store, people, rng):
     assert store.reviews_for(insp.id) == []
 
 
-def test_ok_parts_by_a_reviewer_or_admin_and_custom_meaning(store, people, rng):
+def test_ok_parts_by_a_reviewer_or_admin_and_only_the_defined_meaning(store, people, rng):
     insp = add_inspection(store, rng, VerdictKind.OK)
     with pytest.raises(PermissionDenied, match="needs role reviewer or admin"):
         _sign(store, insp.id, user="olaf", pw=OPERATOR_PW)
     escape = _sign(store, insp.id)  # a quality engineer rejects a part the machine passed
     assert escape.decision is Decision.REJECT and verify_signature(store, escape.id)
     assert store.get_inspection(insp.id).verdict.kind is VerdictKind.OK  # the machine verdict stays
-    review = _sign(store, insp.id, "rework", "REWORKABLE", user="root", pw="admin-password-1",
-                   meaning="rework: burr found at final check")
-    assert review.signature_meaning == "rework: burr found at final check"
+    with pytest.raises(ReviewError, match="not the defined meaning.*Sent to rework by Rita Admin"):
+        _sign(store, insp.id, "rework", "REWORKABLE", user="root", pw="admin-password-1",
+              meaning="Accepted by Rita Admin (admin): use as is")  # a signature cannot claim another meaning
+    defined = "Sent to rework by Rita Admin (admin): rework per reason REWORKABLE"
+    review = _sign(store, insp.id, "rework", "REWORKABLE", user="root", pw="admin-password-1", meaning=defined)
+    assert review.signature_meaning == defined
     assert verify_signature(store, review.id)
 
 

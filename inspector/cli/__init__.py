@@ -12,9 +12,9 @@ import importlib
 import logging
 import pkgutil
 import sys
-from pathlib import Path
 
 from inspector import plugins
+from inspector.cli._guards import check_config_file, check_database, check_operator
 from inspector.errors import UsageError, exit_code
 from inspector.settings import Settings
 
@@ -36,7 +36,7 @@ class Context:
                 "reference_dir": a.references, "station": a.station, "device": a.device,
                 "operator": a.operator, "explain": getattr(a, "explain", None),
             }
-            self._settings = Settings.load(overrides, config_file=Path(a.config) if a.config else None)
+            self._settings = Settings.load(overrides, config_file=check_config_file(a.config))
         return self._settings
 
     @property
@@ -44,9 +44,11 @@ class Context:
         if self._inspector is None:
             from inspector.pipeline import Inspector
 
+            check_database(self.settings, create=self.args.create_db or getattr(self.args, "creates_db", False))
             self._inspector = Inspector(self.settings)
             if self.args.sign_in:
                 self._inspector.sign_in(self.args.sign_in, read_password(self.args.sign_in))
+            check_operator(self._inspector, self.args.operator)
         return self._inspector
 
     def close(self) -> None:
@@ -76,11 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--config", help="settings YAML file (default ~/.config/inspector/settings.yaml)")
     g.add_argument("--data-dir", help="folder for database, images and taught references")
     g.add_argument("--db", help="database URL, e.g. sqlite:///x.db or postgresql+psycopg://u@127.0.0.1/db")
+    g.add_argument("--create-db", action="store_true", help="create the SQLite database named by --db if it "
+                   "does not exist (otherwise a missing file is an error: a typo must not start a new one)")
     g.add_argument("--images", help="content-addressed image folder")
     g.add_argument("--references", help="folder of taught part references")
     g.add_argument("--station", help="station name recorded with every inspection")
     g.add_argument("--device", help="auto (default), cpu or cuda")
-    g.add_argument("--operator", help="user name recorded with inspections")
+    g.add_argument("--operator", help="user name recorded with inspections (once accounts exist: only the "
+                   "signed-in user, see --sign-in)")
     g.add_argument("--sign-in", metavar="USER", help="act as this account (password from INSPECTOR_PASSWORD "
                    "or a prompt); needed for teach/report/export once accounts exist")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details")
@@ -114,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `inspector ... | head`: the reader left; no traceback, nothing more to say
+        _silence_stdout()
+        return 141
     except Exception as exc:
         # Typed core errors carry what the user must fix: a message, no traceback. The one place
         # where errors become exit codes (inspector.errors.exit_code).
@@ -126,6 +134,21 @@ def main(argv: list[str] | None = None) -> int:
         return code
     finally:
         ctx.close()
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush cannot raise on a closed pipe."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (tests capture it)
+        pass
 
 
 if __name__ == "__main__":

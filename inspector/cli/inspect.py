@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from inspector.cli import UserError
+from inspector.cli._guards import positive_int
 from inspector.domain import Inspection, to_data
 from inspector.events import PartFailed, PartStored, SourceLost
 
@@ -19,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--order", "-w", required=True, help="work order file, or an order id already loaded")
     p.add_argument("source", nargs="+", help="folder, image files, video file, hotfolder:DIR or camera:N")
     p.add_argument("--explain", choices=("async", "sync", "off"), help="NG/REVIEW explanations (default async)")
-    p.add_argument("--limit", type=int, help="stop after N parts (live sources)")
+    p.add_argument("--limit", type=positive_int, help="stop after N parts (live sources)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run_inspect)
 
@@ -30,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--examples", help="CSV of labelled defects: file,defect_type,x,y,w,h[,mask]")
     t.add_argument("--template", help="golden reference image for template comparison")
     t.add_argument("--target-frr", type=float, help="target false-reject rate on good parts (default 0.01)")
-    t.set_defaults(func=run_teach)
+    t.set_defaults(func=run_teach, creates_db=True)  # teaching sets a station up: it may make the database
 
     q = sub.add_parser("list", help="list inspections (newest first)")
     q.add_argument("--order", "-w")
@@ -40,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--since", type=datetime.fromisoformat, help="ISO date/time")
     q.add_argument("--until", type=datetime.fromisoformat, help="ISO date/time")
     q.add_argument("--flagged", action="store_true", help="only NG and REVIEW")
-    q.add_argument("--limit", type=int, default=50)
+    q.add_argument("--limit", type=positive_int, default=50)
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=run_list)
 

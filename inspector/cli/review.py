@@ -12,6 +12,7 @@ import argparse
 import json
 from typing import Any
 
+from inspector.cli._guards import positive_int
 from inspector.cli.users import acting_username, add_user_option, read_password, sign_in
 
 
@@ -24,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.add_argument("--order", "-w", help="work order id")
     ls.add_argument("--lot")
     ls.add_argument("--unreviewed", action="store_true", help="only parts nobody has dispositioned yet")
-    ls.add_argument("--limit", type=int, default=50)
+    ls.add_argument("--limit", type=positive_int, default=50)
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=run_list)
 
@@ -33,8 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--decision", "-d", required=True, choices=("accept", "reject", "rework"))
     d.add_argument("--reason", "-r", required=True, help="reason code (see `inspector review reasons`)")
     d.add_argument("--comment", "-c", default="", help="free text kept with the signature")
-    d.add_argument("--meaning", default="", help="signature meaning (default e.g. 'Rejected by Ann Smith "
-                                                 "(reviewer): scrap per reason OVER-LIMIT')")
+    d.add_argument("--meaning", default="", help="signature meaning; only the defined one is accepted, e.g. "
+                                                 "'Rejected by Ann Smith (reviewer): scrap per reason OVER-LIMIT' "
+                                                 "(the default)")
     add_user_option(d, "the reviewer signing")
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=run_decide)

@@ -81,7 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--full-name", required=True, help="printed name used in signatures")
     a.add_argument("--role", required=True, choices=("operator", "reviewer", "admin"))
     add_user_option(a)
-    a.set_defaults(func=run_add)
+    a.set_defaults(func=run_add, creates_db=True)  # the first admin sets a station up
 
     ls = s.add_parser("list", help="list accounts with role, state and failed sign-ins")
     ls.add_argument("--json", action="store_true")
@@ -105,6 +105,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         c.add_argument("username")
         add_user_option(c)
         c.set_defaults(func=run_change, change=name)
+
+    rc = s.add_parser("recover", help="local admin recovery: new password, unlocked (needs write access to the "
+                                      "station's SQLite database file; audited)")
+    rc.add_argument("--user", dest="recover_user", metavar="NAME", required=True, help="the admin account")
+    rc.set_defaults(func=run_recover)
 
     m = s.add_parser("roles", help="print the permission matrix")
     m.set_defaults(func=run_roles)
@@ -165,6 +170,29 @@ def run_change(args: argparse.Namespace, ctx: Any) -> int:
     user = ctx.inspector.change_account(args.change, args.username)
     done = {"deactivate": "deactivated", "reactivate": "reactivated", "unlock": "unlocked"}[args.change]
     print(f"'{user.username}': {done}")
+    return 0
+
+
+def run_recover(args: argparse.Namespace, ctx: Any) -> int:
+    """The way back in when no admin can sign in: proven by file-system access, not by a password."""
+    from inspector.cli._guards import sqlite_path
+
+    path = sqlite_path(str(ctx.settings.database_url))
+    if path is None:
+        raise UserError("recovery works on the station's own SQLite database only; on a shared PostgreSQL "
+                        "server the database owner resets the account")
+    if not path.is_file():
+        raise UserError(f"no database at {path}: give the station's --data-dir or --db")
+    if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        raise UserError(f"recovery needs write access to {path} and its folder: run it as the account that "
+                        "owns the station's data")
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "?"
+    user = ctx.inspector.recover_account(args.recover_user, read_new_password(args.recover_user),
+                                         by=f"local-recovery:{who}@{ctx.settings.station}")
+    print(f"recovered admin '{user.username}': new password set, unlocked and active (audited as user.recovered)")
     return 0
 
 

@@ -22,6 +22,7 @@ from inspector.trace.errors import (
     PermissionDenied,
     RetentionError,
     ReviewError,
+    SignInThrottled,
     TraceError,
 )
 from inspector.trace.policy import PERMISSIONS, ROLE_PERMISSIONS, allowed, parse_role, require, roles_with
@@ -57,6 +58,7 @@ __all__ = [
     "RetentionReport",
     "ReviewError",
     "ReviewPreview",
+    "SignInThrottled",
     "Signature",
     "TraceError",
     "VerifyResult",

@@ -1,4 +1,4 @@
-"""Local user accounts: argon2id password hashes, roles, lockout, all changes audited.
+"""Local user accounts: argon2id password hashes, roles, sign-in throttling, all changes audited.
 
 Passwords are never stored or logged: only their salted argon2id hash (PHC string, random
 16-byte salt per hash; argon2-cffi defaults t=3, m=64 MiB, p=4, about 0.5 s per hash on a
@@ -16,12 +16,17 @@ from sqlalchemy import func, select, update
 
 from inspector.domain import Role, User, utcnow
 from inspector.store.trace_tables import UserRow
-from inspector.trace import _db
+from inspector.trace import _db, throttle
 from inspector.trace.audit import Audit
-from inspector.trace.errors import AccountError, AccountLockedError, AuthError, PermissionDenied
+from inspector.trace.errors import (
+    AccountError,
+    AccountLockedError,
+    AuthError,
+    PermissionDenied,
+    SignInThrottled,
+)
 from inspector.trace.policy import parse_role, require
 
-DEFAULT_MAX_FAILED = 5  # consecutive failed sign-ins that lock an account
 MIN_PASSWORD_LENGTH = 8
 _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,127}$")
 
@@ -59,18 +64,20 @@ def _account(row: UserRow) -> Account:
 class Accounts:
     """User accounts of one database (shared by every station using it)."""
 
-    def __init__(self, store: Any, *, max_failed: int = DEFAULT_MAX_FAILED,
+    def __init__(self, store: Any, *, free_attempts: int = throttle.FREE_ATTEMPTS,
+                 base_delay_s: float = throttle.BASE_DELAY_S, max_delay_s: float = throttle.MAX_DELAY_S,
                  min_password_length: int = MIN_PASSWORD_LENGTH, hasher: Any = None) -> None:
-        """``max_failed``: failed sign-ins in a row that lock the account (>= 1).
-        ``hasher``: an ``argon2.PasswordHasher`` (default parameters when None).
+        """``free_attempts``: failed sign-ins of one source before it must wait ``base_delay_s``,
+        doubling per further failure up to ``max_delay_s`` (``inspector.trace.throttle``); accounts
+        are never locked by failures. ``hasher``: an ``argon2.PasswordHasher`` (default parameters).
         """
-        if max_failed < 1:
-            raise ValueError("max_failed must be at least 1")
+        if free_attempts < 1 or base_delay_s <= 0 or max_delay_s < base_delay_s:
+            raise ValueError("free_attempts must be >= 1 and 0 < base_delay_s <= max_delay_s")
         from argon2 import PasswordHasher
 
         self._engine = _db.engine_of(store)
         self._audit = Audit(self._engine)
-        self.max_failed = int(max_failed)
+        self._throttle = {"free": int(free_attempts), "base_s": float(base_delay_s), "cap_s": float(max_delay_s)}
         self.min_password_length = int(min_password_length)
         self._hasher = hasher or PasswordHasher()
         self._dummy: str | None = None
@@ -147,59 +154,65 @@ class Accounts:
 
     # --- sign-in ------------------------------------------------------------------------
 
-    def authenticate(self, username: str, password: str) -> User:
+    def authenticate(self, username: str, password: str, *, source: str = "local") -> User:
         """Check a user name and password; returns the ``User``.
 
+        ``source``: where the attempt comes from (the facade: ``local:<os user>@<station>``).
         Raises ``AuthError`` ("wrong user name or password", the same text for an unknown
-        name), ``AccountLockedError`` when locked (after ``max_failed`` failures in a row; an
-        admin unlocks it), ``AuthError`` for a deactivated account. Every failure is audited
-        (``auth.failed``; ``user.locked`` when it locks). A success resets the failure count.
+        name), ``SignInThrottled`` when this source failed too often on this account lately
+        (the password is not even checked; other sources are not slowed), ``AccountLockedError``
+        for an account an admin locked, ``AuthError`` for a deactivated one. Every refusal is
+        audited (``auth.failed``, ``auth.throttled``, with the source).
         """
         try:
             name = normalise_username(username)
         except AccountError:
             name = None
+        source = str(source or "local")[:200]
+        now = utcnow()
         with _db.read_session(self._engine) as s:
             row = s.scalar(select(UserRow).where(UserRow.username == name)) if name else None
             stored = (row.password_hash, bool(row.locked), bool(row.active)) if row is not None else None
+            entity = name if row is not None else "?"
+            since = throttle.window_start(row.last_login_at if row is not None else None, now)
+            wait = throttle.state(s, entity, source, since=since, now=now, **self._throttle)
+        if wait.retry_after_s > 0:
+            self._audit.append(name if stored else None, "auth.throttled", "user", entity, None,
+                               {"source": source, "failures": wait.failures,
+                                "retry_after_s": round(wait.retry_after_s, 1)})
+            raise SignInThrottled(f"too many failed sign-ins from {source}: wait {wait.retry_after_s:.0f} s before "
+                                  "the next try (the account is not locked; an admin with access to the station "
+                                  f"can run `inspector users recover --user NAME`)", wait.retry_after_s)
         if stored is None:
             self._verify(None, password)
-            self._audit.append(None, "auth.failed", "user", "?", None, {"reason": "unknown user name"})
+            self._audit.append(None, "auth.failed", "user", "?", None,
+                               {"reason": "unknown user name", "source": source})
             raise AuthError("wrong user name or password")
         stored_hash, locked, active = stored
         if locked:
+            self._audit.append(name, "auth.failed", "user", name, None, {"reason": "account locked", "source": source})
             raise AccountLockedError(self._locked_message(name))
         if not self._verify(stored_hash, password):
-            self._record_failure(name)
+            self._record_failure(name, source)
         if not active:
             raise AuthError(f"account '{name}' is deactivated: an admin can reactivate it "
                             f"(`inspector users reactivate {name}`)")
         self._record_success(name, stored_hash, password)
         return self.get(name)
 
-    def _locked_message(self, name: str) -> str:
-        return (f"account '{name}' is locked after {self.max_failed} failed sign-ins in a row: "
-                f"an admin must unlock it (`inspector users unlock {name}`)")
+    @staticmethod
+    def _locked_message(name: str) -> str:
+        return (f"account '{name}' is locked: an admin can unlock it (`inspector users unlock {name}`), or an "
+                f"admin with access to the station recover it (`inspector users recover --user {name}`)")
 
-    def _record_failure(self, name: str) -> None:
+    def _record_failure(self, name: str, source: str) -> None:
         with _db.write_session(self._engine) as s:
             s.execute(update(UserRow).where(UserRow.username == name)
                       .values(failed_attempts=UserRow.failed_attempts + 1))
-            row = s.scalar(select(UserRow).where(UserRow.username == name))
-            count = int(row.failed_attempts)
+            count = int(s.scalar(select(UserRow.failed_attempts).where(UserRow.username == name)) or 0)
             self._audit.append_in(s, name, "auth.failed", "user", name, None,
-                                  {"reason": "wrong password", "failed_attempts": count})
-            newly_locked = count >= self.max_failed and not row.locked
-            if newly_locked:
-                row.locked = True
-                row.updated_at = utcnow()
-                s.flush()
-                self._audit.append_in(s, "system", "user.locked", "user", name, {"locked": False},
-                                      {"locked": True, "failed_attempts": count})
-        if newly_locked:
-            raise AccountLockedError(self._locked_message(name))
-        raise AuthError(f"wrong user name or password ({count} failed in a row; the account locks "
-                        f"after {self.max_failed})")
+                                  {"reason": "wrong password", "failed_attempts": count, "source": source})
+        raise AuthError(f"wrong user name or password ({count} failed in a row)")
 
     def _record_success(self, name: str, stored_hash: str, password: str) -> None:
         new_hash = self._hash(password) if self._hasher.check_needs_rehash(stored_hash) else None
@@ -315,3 +328,28 @@ class Accounts:
         """A user changes their own password, proving the old one first."""
         user = self.authenticate(username, old_password)
         self.set_password(user.username, new_password, user)
+
+    def recover(self, username: str, new_password: str, *, by: str) -> User:
+        """Give an admin account a new password, unlocked and reactivated, without signing in.
+
+        Only for a person with write access to the station's database file (the CLI's
+        ``inspector users recover`` checks that): such a person could change the tables anyway,
+        so this grants nothing new, and it is audited (``user.recovered``, actor ``by``).
+        Raises ``AccountError`` for an unknown or non-admin account or a weak password.
+        """
+        name = normalise_username(username)
+        self._check_password(name, new_password)
+        new_hash = self._hash(new_password)
+        with _db.write_session(self._engine) as s:
+            _db.lock_chain(s)
+            row = s.scalar(select(UserRow).where(UserRow.username == name))
+            if row is None or row.role != Role.ADMIN.value:
+                raise AccountError(f"'{name}' is not an admin account: recovery is for admins (see `inspector "
+                                   "users list`); an admin then resets other users")
+            before = {"locked": bool(row.locked), "active": bool(row.active), "failed_attempts": row.failed_attempts}
+            row.password_hash, row.locked, row.active, row.failed_attempts = new_hash, False, True, 0
+            row.updated_at = utcnow()
+            s.flush()
+            self._audit.append_in(s, str(by)[:128], "user.recovered", "user", name, before,
+                                  {"locked": False, "active": True, "failed_attempts": 0, "password_reset": True})
+            return _user(row)

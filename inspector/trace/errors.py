@@ -18,11 +18,23 @@ class AuthError(TraceError):
 
 
 class AccountLockedError(AuthError):
-    """The account is locked after too many failed sign-ins; an admin must unlock it."""
+    """The account is locked (by an admin, or by an older Inspector after failed sign-ins)."""
+
+
+class SignInThrottled(AuthError):
+    """Too many failed sign-ins from this source: wait ``retry_after_s`` seconds (the account is not locked)."""
+
+    def __init__(self, message: str, retry_after_s: float = 0.0):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class PermissionDenied(TraceError, PermissionError):
-    """The user's role does not grant the permission the action needs."""
+    """The user's role does not grant the permission the action needs (``permission``, when known)."""
+
+    def __init__(self, message: str, permission: str = ""):
+        super().__init__(message)
+        self.permission = permission
 
 
 class AccountError(TraceError, ValueError):

@@ -67,12 +67,12 @@ def require(user: User | None, permission: str) -> User:
     what = PERMISSIONS[permission]
     needed = " or ".join(r.value for r in roles_with(permission))
     if user is None:
-        raise PermissionDenied(f"nobody is signed in: to {what} sign in as a user with role {needed}")
+        raise PermissionDenied(f"nobody is signed in: to {what} sign in as a user with role {needed}", permission)
     role = parse_role(user.role)
     if not user.active:
-        raise PermissionDenied(f"user '{user.username}' is deactivated and may not {what}")
+        raise PermissionDenied(f"user '{user.username}' is deactivated and may not {what}", permission)
     if permission not in ROLE_PERMISSIONS[role]:
-        raise PermissionDenied(f"{role.value} '{user.username}' may not {what}: needs role {needed}")
+        raise PermissionDenied(f"{role.value} '{user.username}' may not {what}: needs role {needed}", permission)
     return user
 
 

@@ -25,6 +25,7 @@ from inspector.trace.accounts import Accounts
 from inspector.trace.audit import Audit
 from inspector.trace.chain import format_time
 from inspector.trace.digests import recompute_signature, signature_hash
+from inspector.trace.errors import ReviewError
 from inspector.trace.policy import require
 from inspector.trace.reasons import ReasonCodes, parse_decision
 
@@ -60,22 +61,28 @@ def default_meaning(decision: Decision, full_name: str, role: Role | str, reason
 
 def sign_review(store: Any, inspection_id: str, decision: str | Decision, reason_code: str, comment: str,
                 username: str, password: str, meaning: str = "", *,
-                accounts: Accounts | None = None) -> Review:
+                accounts: Accounts | None = None, source: str = "local") -> Review:
     """Record a signed disposition of an inspection; returns the stored ``Review`` (with ``id``).
 
     Re-authenticates ``username``/``password`` (``AuthError``, lockout as for any sign-in),
     requires ``review.decide`` (``PermissionDenied``: operators are refused), and for a part
     the machine passed (OK) also ``review.ok_parts`` (reviewers and admins). ``decision``: accept, reject or
     rework; ``reason_code``: an active code that justifies that decision (``ReviewError``
-    lists the valid ones). ``meaning`` defaults to e.g. "Rejected by Ann Smith (reviewer):
-    scrap per reason OVER-LIMIT". Raises ``NotFoundError`` for an unknown inspection.
+    lists the valid ones). ``meaning`` is the defined meaning of this signature, e.g. "Rejected
+    by Ann Smith (reviewer): scrap per reason OVER-LIMIT" (the default; any other text is a
+    ``ReviewError``: a signature cannot claim to mean something else). ``source``: where the
+    password was typed (sign-in throttling). Raises ``NotFoundError`` for an unknown inspection.
     The review, its ``review.decided`` audit event and its signature commit together.
     """
     accounts = accounts or Accounts(store)
-    user: User = accounts.authenticate(username, password)
+    user: User = accounts.authenticate(username, password, source=source)
     require(user, "review.decide")
     decision = parse_decision(decision)
     code = ReasonCodes(store).check(reason_code, decision).code
+    defined = default_meaning(decision, user.full_name, user.role, code)
+    if meaning.strip() and meaning.strip() != defined:
+        raise ReviewError(f"signature meaning {meaning.strip()!r} is not the defined meaning of this signature; "
+                          f"it is {defined!r} (leave --meaning out)")
     comment = (comment or "").strip()
     engine = _db.engine_of(store)
     audit = Audit(engine)
@@ -88,7 +95,7 @@ def sign_review(store: Any, inspection_id: str, decision: str | Decision, reason
         previous = s.scalars(select(ReviewRow).where(ReviewRow.inspection_id == inspection_id)
                              .order_by(ReviewRow.id.desc()).limit(1)).first()
         signed_at = utcnow()
-        text = meaning.strip() or default_meaning(decision, user.full_name, user.role, code)
+        text = defined
         review = Review(inspection_id=inspection_id, decision=decision, reason_code=code, comment=comment,
                         reviewer=user.username, reviewer_name=user.full_name, decided_at=signed_at,
                         signature_meaning=text)
