@@ -1,7 +1,14 @@
 """Typed station settings, layered: defaults -> settings file -> INSPECTOR_* env -> explicit overrides.
 
-The file is YAML (``~/.config/inspector/settings.yaml`` or ``$INSPECTOR_CONFIG``). Unknown keys
-are rejected with a :class:`SettingsError` naming them, so a typo never silently does nothing.
+The layering, the ``INSPECTOR_`` environment prefix, type checks and the refusal of unknown
+keys are pydantic-settings' (:func:`_layers_model`); :class:`Settings` stays the plain dataclass the
+app, the CLI and the facade use (fields, ``load``, ``save``, ``dataclasses.replace``), and
+its ``__post_init__`` derives paths and checks the values every layer shares.
+
+The file is YAML (``~/.config/inspector/settings.yaml`` or ``$INSPECTOR_CONFIG``) and carries
+``schema_version`` (:data:`SCHEMA_VERSION`); a file without one is version 1, a newer one is
+refused rather than half understood. Unknown keys are a :class:`SettingsError` naming them,
+so a typo never silently does nothing.
 """
 
 from __future__ import annotations
@@ -9,15 +16,21 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, get_type_hints
 
 from inspector.errors import InspectorError
+
+if TYPE_CHECKING:  # pydantic is imported on first load(): `inspector --help` and the window stay fast
+    from pydantic import ValidationError
+    from pydantic_settings import BaseSettings
 
 ENV_PREFIX = "INSPECTOR_"
 EXPLAIN_MODES = ("async", "sync", "off")
 DEVICES = ("auto", "cpu", "cuda")
+SCHEMA_VERSION = 1  # of the settings file; raise it (and read the old form) when a key changes meaning
 
 
 class SettingsError(InspectorError, ValueError):
@@ -93,22 +106,23 @@ class Settings:
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None, *, config_file: Path | None = None) -> Settings:
-        """Defaults, then the settings file (if any), then env, then ``overrides`` (None values ignored)."""
-        values: dict[str, Any] = {}
+        """Defaults, then the settings file (if any), then env, then ``overrides`` (None values ignored).
+
+        Raises :class:`SettingsError` naming unknown keys, values of the wrong kind, a file that
+        cannot be read or one written for a newer schema.
+        """
         path = config_file or Path(os.environ.get(ENV_PREFIX + "CONFIG", "") or default_config_file())
-        if path.is_file():
-            values.update(_read_file(path))
-        names = {f.name for f in dataclasses.fields(cls)}
-        for name in names:
-            env = os.environ.get(ENV_PREFIX + name.upper())
-            if env:
-                values[name] = env
-        for key, value in (overrides or {}).items():
-            if value is not None:
-                values[key] = value
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise SettingsError(f"unknown setting(s): {', '.join(unknown)} (known: {', '.join(sorted(names))})")
+        token = _FILE_VALUES.set(_read_file(path) if path.is_file() else {})
+        from pydantic import ValidationError
+
+        try:
+            layers = _layers_model()(**{k: v for k, v in (overrides or {}).items() if v is not None})
+        except ValidationError as exc:
+            raise _settings_error(exc) from None
+        finally:
+            _FILE_VALUES.reset(token)
+        values = {k: v for k, v in layers.model_dump(exclude_unset=True).items()
+                  if v is not None or k in _NULLABLE}
         try:
             return cls(**values)
         except (TypeError, ValueError, AttributeError) as exc:  # a value of the wrong kind in the file or env
@@ -123,6 +137,7 @@ class Settings:
         path = path or default_config_file()
         path.parent.mkdir(parents=True, exist_ok=True)
         data = {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
+        data["schema_version"] = SCHEMA_VERSION
         tmp = path.with_suffix(".tmp")
         tmp.write_text(yaml.safe_dump(data, sort_keys=True), encoding="utf-8")
         os.replace(tmp, path)
@@ -134,6 +149,7 @@ class Settings:
 
 
 def _read_file(path: Path) -> dict[str, Any]:
+    """The settings file's keys, without ``schema_version`` (checked here). SettingsError otherwise."""
     import yaml
 
     try:
@@ -142,7 +158,70 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise SettingsError(f"{path}: cannot read settings: {exc}") from exc
     if not isinstance(data, dict):
         raise SettingsError(f"{path}: settings must be a mapping of key: value")
+    version = data.pop("schema_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise SettingsError(f"{path}: schema_version must be a whole number >= 1, not {version!r}")
+    if version > SCHEMA_VERSION:
+        raise SettingsError(f"{path}: settings schema_version {version} is newer than this Inspector reads "
+                            f"({SCHEMA_VERSION}); update Inspector or rewrite the file")
     return data
+
+
+# --- the layers (pydantic-settings) ------------------------------------------------------
+
+# Checked by Settings.__post_init__ with messages of their own (whole numbers, days): taken as given.
+_OWN_PARSING = ("retention_images_days", "retention_records_days", "max_image_pixels", "max_image_bytes")
+# None is a value these may be set to (keep forever); for the others None means "not given".
+_NULLABLE = ("retention_images_days", "retention_records_days", "image_dir", "reference_dir")
+_FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("inspector_settings_file", default=None)
+
+
+_LAYERS: list[type[BaseSettings]] = []
+
+
+def _layers_model() -> type[BaseSettings]:
+    """The pydantic-settings model of the layers, built once: one optional field per Settings
+    field, typed as Settings declares it; sources in order CLI overrides, env, file."""
+    if _LAYERS:
+        return _LAYERS[0]
+    from pydantic import create_model
+    from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+    class FileSource(PydanticBaseSettingsSource):
+        """The settings file's values (read and version-checked by :func:`_read_file`)."""
+
+        def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+            return (_FILE_VALUES.get() or {}).get(field_name), field_name, False
+
+        def __call__(self) -> dict[str, Any]:
+            return dict(_FILE_VALUES.get() or {})
+
+    class LayerBase(BaseSettings):
+        model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", env_ignore_empty=True,
+                                          case_sensitive=False)
+
+        @classmethod
+        def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: Any,
+                                       env_settings: Any, dotenv_settings: Any, file_secret_settings: Any
+                                       ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return init_settings, env_settings, FileSource(settings_cls)  # the first that has a key wins
+
+    hints = get_type_hints(Settings)
+    fields_: dict[str, Any] = {f.name: (Any if f.name in _OWN_PARSING else hints[f.name] | None, None)
+                               for f in dataclasses.fields(Settings)}
+    _LAYERS.append(create_model("_Layers", __base__=LayerBase, **fields_))
+    return _LAYERS[0]
+
+
+def _settings_error(exc: ValidationError) -> SettingsError:
+    """One SettingsError for pydantic's errors: unknown keys listed with the known ones, then bad values."""
+    errors = exc.errors(include_url=False)
+    unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden")
+    if unknown:
+        known = ", ".join(sorted(f.name for f in dataclasses.fields(Settings)))
+        return SettingsError(f"unknown setting(s): {', '.join(unknown)} (known: {known})")
+    bad = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e.get('input')!r})" for e in errors)
+    return SettingsError(f"invalid settings: {bad}")
 
 
 def _positive_int(name: str, value: Any) -> int:

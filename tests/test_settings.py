@@ -40,3 +40,32 @@ def test_save_roundtrip(tmp_path):
     path = s.save(tmp_path / "out.yaml")
     s2 = Settings.load(config_file=path)
     assert s2.station == "s1" and Path(s2.data_dir) == tmp_path
+
+
+def test_file_carries_a_schema_version_and_a_newer_one_is_refused(tmp_path):
+    import yaml
+
+    from inspector.settings import SCHEMA_VERSION
+
+    path = Settings(data_dir=tmp_path, device="cpu").save(tmp_path / "out.yaml")
+    assert yaml.safe_load(path.read_text())["schema_version"] == SCHEMA_VERSION
+    old = tmp_path / "old.yaml"
+    old.write_text("device: cpu\n")  # written before the schema was versioned: version 1
+    assert Settings.load({"data_dir": tmp_path}, config_file=old).device == "cpu"
+    old.write_text(f"schema_version: {SCHEMA_VERSION + 1}\ndevice: cpu\n")
+    with pytest.raises(SettingsError, match="newer"):
+        Settings.load(config_file=old)
+
+
+def test_unknown_override_and_wrong_types_are_settings_errors(tmp_path, monkeypatch):
+    none = tmp_path / "none.yaml"
+    with pytest.raises(SettingsError, match="unknown setting.*colour.*known: backend"):
+        Settings.load({"colour": "red"}, config_file=none)
+    monkeypatch.setenv("INSPECTOR_TARGET_FALSE_REJECT", "a lot")
+    with pytest.raises(SettingsError, match="target_false_reject"):
+        Settings.load(config_file=none)
+    monkeypatch.setenv("INSPECTOR_TARGET_FALSE_REJECT", "0.03")
+    monkeypatch.setenv("INSPECTOR_RETENTION_KEEP_UNREVIEWED", "no")
+    monkeypatch.setenv("INSPECTOR_NOT_A_SETTING", "x")  # other INSPECTOR_* variables are not settings
+    s = Settings.load({"data_dir": tmp_path}, config_file=none)
+    assert s.target_false_reject == 0.03 and s.retention_keep_unreviewed is False
