@@ -111,7 +111,7 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor):
         """Authenticate a user for this session (AuthError on failure); their name is recorded."""
         from inspector.trace import Accounts
 
-        self.user = self._write(Accounts(self.store).authenticate, username, password)
+        self.user = self._write(Accounts(self.store).authenticate, username, password, source=self.auth_source)
         self.actor = self.user.username
         return self.user
 
@@ -130,9 +130,13 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor):
 
         if permission == "inspect" or not Accounts(self.store).has_users():
             return
-        if self.user is None:
-            raise PermissionDenied(f"sign in first: {permission} needs an account with that right")
-        require(self.user, permission)
+        try:
+            if self.user is None:
+                raise PermissionDenied(f"sign in first: {permission} needs an account with that right", permission)
+            require(self.user, permission)
+        except PermissionDenied as exc:  # every refusal is audited (docs/reliability.md)
+            self.refused("permission.denied", str(exc), permission)
+            raise
 
     def _record(self, action: str, entity: str, entity_id: str, before: Any = None, after: Any = None) -> None:
         """Append an audit event through the writer (append-only, hash-chained)."""
@@ -177,15 +181,20 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor):
 
     def teach(self, part_number: str, good: Sequence[np.ndarray | str | Path],
               examples: Sequence[LabelledExample] = (), template: np.ndarray | str | Path | None = None,
-              *, progress: Progress | None = None) -> TeachResult:
-        """Teach a part from good images (arrays or files); persists the reference and audits it."""
+              *, progress: Progress | None = None, work_order: WorkOrder | None = None) -> TeachResult:
+        """Teach a part from good images (arrays or files); persists the reference and audits it.
+
+        ``work_order``: example labels must name its defect words, and its size limits set the
+        limit-size probes of the teach result's miss-rate estimate (``TeachResult.miss_estimate``).
+        """
         self.require("teach")
         limits = intake.image_limits(self.settings)
         images = [read_image(g, limits) if isinstance(g, (str, Path)) else g for g in good]
         if isinstance(template, (str, Path)):
             template = read_image(template, limits)
+        more = {"work_order": work_order} if work_order is not None else {}
         result = self.backend.teach(part_number, images, examples, template,
-                                    target_false_reject=self.settings.target_false_reject, progress=progress)
+                                    target_false_reject=self.settings.target_false_reject, progress=progress, **more)
         from inspector.trace.changes import record_teach
 
         # the reference and its model.taught / threshold.changed events commit together

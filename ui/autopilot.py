@@ -41,7 +41,7 @@ class Autopilot(QObject):
             if teach_folder is not None and not facade.backend.is_taught(wo.part_number):
                 task.signals.progress.emit(0, 0, f"teaching {wo.part_number} from {teach_folder}")
                 files = sorted(p for p in Path(teach_folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-                taught = facade.teach(wo.part_number, files, progress=task.progress)
+                taught = facade.teach(wo.part_number, files, progress=task.progress, work_order=wo)
             return wo, taught
 
         task = Task(prepare, "prepare")

@@ -142,6 +142,7 @@ class TeachView(QWidget):
         self.facade, self.tasks = facade, tasks
         self.good: list[Path | np.ndarray] = []
         self.examples: list[LabelledExample] = []
+        self.work_order = None  # the loaded order: labels checked against it, its limits size the probes
         self._current_image: np.ndarray | None = None
         self.last_result = None
         self._build()
@@ -232,6 +233,7 @@ class TeachView(QWidget):
     @Slot(object)
     def set_work_order(self, wo) -> None:
         self.part.setText(wo.part_number)
+        self.work_order = wo
         self.zones.set_work_order(wo)
 
     @Slot(int)
@@ -338,7 +340,8 @@ class TeachView(QWidget):
             self.result.setText("stop the line before teaching (the station is inspecting)")
             return None
         good, examples, facade = list(self.good), list(self.examples), self.facade
-        task = Task(lambda t: facade.teach(part, good, examples, progress=t.progress), "teach")
+        wo = self.work_order if self.work_order is not None and self.work_order.part_number == part else None
+        task = Task(lambda t: facade.teach(part, good, examples, progress=t.progress, work_order=wo), "teach")
         task.signals.progress.connect(self.on_progress)
         task.signals.result.connect(self.on_taught)
         task.signals.error.connect(self.on_error)
@@ -370,7 +373,8 @@ class TeachView(QWidget):
         self.progress.setValue(1)
         self.progress.setFormat("taught")
         self.result.setText(f"taught <b>{r.part_number}</b>: {r.n_good} good, {r.n_examples} defect examples, "
-                            f"threshold {r.threshold:.4g} (REVIEW from {r.review_low:.4g}) in {r.seconds:.1f} s")
+                            f"threshold {r.threshold:.4g} (REVIEW from {r.review_low:.4g}) in {r.seconds:.1f} s"
+                            + "".join(f"<br>{_esc(x)}" for x in [*r.operating_lines(), *r.notes]))
         self.histogram.set_data(r.good_scores, r.threshold, r.review_low)
         if not self.part.text().strip():
             self.part.setText(r.part_number)

@@ -59,9 +59,11 @@ def run_demo(args, ctx) -> int:
           f"({sum(c.checkable for c in wo.clauses)} machine-checkable)")
     if not insp.backend.is_taught(wo.part_number):
         files = sorted(good.iterdir())
-        result = insp.teach(wo.part_number, files)
+        result = insp.teach(wo.part_number, files, work_order=wo)
         print(f"taught {wo.part_number} from {result.n_good} good images in {result.seconds:.1f} s "
               f"(threshold {result.threshold:.4g})")
+        for text in [*result.operating_lines(), *result.notes]:
+            print(text)
     from inspector.cli.inspect import print_table
 
     rows = []

@@ -117,8 +117,9 @@ def run_teach(args, ctx) -> int:
     from inspector.sources import IMAGE_SUFFIXES
 
     part = args.part
-    if args.order:
-        part = part or resolve_order(ctx, args.order).part_number
+    wo = resolve_order(ctx, args.order) if args.order else None
+    if wo is not None:
+        part = part or wo.part_number
     if not part:
         raise UserError("give --part or --order")
     files: list[Path] = []
@@ -142,11 +143,13 @@ def run_teach(args, ctx) -> int:
         bar.update(done - bar.n)
         bar.set_postfix_str(msg)
 
-    result = ctx.inspector.teach(part, files, examples, args.template, progress=progress)
+    result = ctx.inspector.teach(part, files, examples, args.template, progress=progress, work_order=wo)
     bar.close()
     print(f"taught {part}: {result.n_good} good images, {result.n_examples} defect examples, "
           f"threshold {result.threshold:.4g} (REVIEW from {result.review_low:.4g}), "
           f"target false-reject {result.target_false_reject:.1%}, {result.seconds:.1f} s")
+    for line in [*result.operating_lines(), *result.notes]:
+        print(line)
     return 0
 
 

@@ -62,6 +62,22 @@ class TeachResult:
     miss_estimate: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # what the QE should know (mixed image sizes, pixel statistics off...)
 
+    def operating_lines(self) -> list[str]:
+        """The trade-off in words: false rejects vs estimated misses at this and other targets."""
+        m = self.miss_estimate
+        if not m:
+            return []
+        lines = [f"at this threshold: ~{self.target_false_reject:.1%} false rejects, "
+                 f"~{m['estimated_miss']:.0%} of limit-size defects missed (pass as OK), "
+                 f"~{m['estimated_not_rejected']:.0%} not rejected (OK or REVIEW); {m['n_probes']} probes"]
+        for p in m.get("per_probe", ()):
+            lines.append(f"  {p['probe']}: ~{p['estimated_miss']:.0%} missed")
+        others = [p for p in m.get("operating_points", ()) if p["target_false_reject"] != self.target_false_reject]
+        if others:
+            lines.append("other targets: " + "; ".join(
+                f"{p['target_false_reject']:.1%} false rejects -> ~{p['estimated_miss']:.0%} missed" for p in others))
+        return lines
+
 
 @runtime_checkable
 class ModelBackend(Protocol):

@@ -12,7 +12,7 @@ Scores are raw here; :class:`PartReference` normalises maps so 1.0 = threshold.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,124 +24,18 @@ from inspector.model import localize as L
 from inspector.model import template as T
 from inspector.model.base import ModelError
 from inspector.model.memory import MemoryBank, load_reference
+from inspector.model.memory_teach import MemoryTeach, Step, teach_memory
+from inspector.model.memory_teach import feats as _feats
+
+__all__ = ["MemoryTeach", "PartReference", "TemplateTeach", "teach_memory", "teach_template"]
 
 if TYPE_CHECKING:
     import torch
 
     from inspector.model.backbone import Backbone
 
-IGNORE_DILATE_CELLS = 2  # cells around an ignored (known-defect) area also left out
 FOLDS = 5
 MIN_TEMPLATE_VARIANTS = 12  # template mode: good images + jittered variants at least this many
-
-Step = Callable[[str], None]
-
-
-def _feats(backbone: Backbone, images: Sequence[np.ndarray], geom: L.Geometry, batch: int = 8) -> torch.Tensor:
-    import torch
-
-    with torch.inference_mode():
-        out = [
-            L.features(backbone, L.to_working(list(images[i : i + batch]), geom, backbone.device), geom).float().cpu()
-            for i in range(0, len(images), batch)
-        ]
-    return torch.cat(out)
-
-
-def _ignored_cells(mask: np.ndarray | None, geom: L.Geometry) -> np.ndarray:
-    """(gh, gw) bool of full-grid cells touched by ``mask`` (image px), dilated."""
-    import cv2
-
-    gw, gh = geom.grid
-    out = np.zeros((gh, gw), bool)
-    if mask is None:
-        return out
-    m = np.asarray(mask)
-    if m.shape[:2] != (geom.size[1], geom.size[0]):
-        raise ModelError(f"ignore mask is {m.shape[:2]}, its image is {geom.size[1]}x{geom.size[0]} (H x W)")
-    if not m.any():
-        return out
-    ww, wh = geom.work
-    small = cv2.resize((m > 0).astype(np.uint8), (ww, wh), interpolation=cv2.INTER_AREA) > 0
-    pad = np.zeros((gh * 8, gw * 8), bool)
-    pad[:wh, :ww] = small
-    cells = pad.reshape(gh, 8, gw, 8).any(axis=(1, 3)).astype(np.uint8)
-    k = np.ones((2 * IGNORE_DILATE_CELLS + 1,) * 2, np.uint8)
-    return cv2.dilate(cells, k) > 0
-
-
-@dataclass
-class MemoryTeach:
-    """What memory-mode teaching produced (before saving)."""
-
-    bank: np.ndarray
-    calibration: C.Calibration
-    background: float  # median normalised good-cell score
-    scale: float
-    n_patches: int
-    pixels: T.PixelStats | None = None  # aligned good-part statistics (fixtured parts only)
-
-
-def teach_memory(
-    backbone: Backbone,
-    images: Sequence[np.ndarray],
-    *,
-    scale: float,
-    target_false_reject: float,
-    ignore_masks: Sequence[np.ndarray | None] | None = None,
-    sigma: float = L.MAP_SIGMA,
-    step: Step = lambda msg: None,
-    seed: int = 0,
-    pixel_stats: bool = True,
-) -> MemoryTeach:
-    """Bank + calibration from good ``images`` (RGB uint8, any sizes) at working ``scale``.
-
-    ``pixel_stats``: also keep aligned pixel statistics (used to refine region outlines)
-    when the images align; False skips that step.
-    """
-    import torch
-
-    n = len(images)
-    masks = list(ignore_masks) if ignore_masks is not None else [None] * n
-    if len(masks) != n:
-        raise ModelError(f"{len(masks)} ignore masks for {n} good images")
-    maps, keeps, patches, owners, geoms = [], [], [], [], []
-    for i, img in enumerate(images):
-        geom = L.plan(img.shape[1], img.shape[0], scale)
-        f = _feats(backbone, [img], geom)[0]  # (D, gh, gw)
-        ign = _ignored_cells(masks[i], geom)
-        gw, gh = geom.cells
-        keep = ~ign
-        keep[gh:, :] = False
-        keep[:, gw:] = False
-        maps.append(f)
-        keeps.append(torch.from_numpy(keep))
-        patches.append(f.permute(1, 2, 0)[keeps[-1]])
-        owners.append(torch.full((patches[-1].shape[0],), i))
-        geoms.append(geom)
-        step(f"features {i + 1}/{n}")
-    allp = torch.cat(patches)
-    owner = torch.cat(owners)
-    if allp.shape[0] < 64:
-        raise ModelError("too little defect-free area in the good images (ignore masks cover almost all)")
-    held = np.zeros(n)
-    cell_scores = []
-    for k, ho in enumerate(C.folds(n, FOLDS, seed)):
-        train = ~torch.isin(owner, torch.from_numpy(ho))
-        bank = MemoryBank.build(allp[train], device=str(backbone.device), seed=seed + k)
-        for i in ho:
-            with torch.inference_mode():
-                d = L.smooth(bank.score_maps(maps[i][None]), sigma)[0].cpu()
-            held[i] = float(d[keeps[i]].max())
-            cell_scores.append(d[keeps[i]].numpy())
-        step(f"held-out fold {k + 1}")
-    cal = C.calibrate(held, target_false_reject)
-    bank = MemoryBank.build(allp, device=str(backbone.device), seed=seed)
-    step("bank")
-    bg = float(np.median(np.concatenate(cell_scores))) / cal.threshold
-    pixels = T.pixel_stats(list(images)) if pixel_stats else None  # the median shrugs off a few blemishes
-    step("pixel statistics")
-    return MemoryTeach(bank.features().cpu().numpy(), cal, bg, scale, int(allp.shape[0]), pixels)
 
 
 @dataclass

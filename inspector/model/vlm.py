@@ -11,7 +11,6 @@ again. Nothing is downloaded; see docs/model.md.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -24,6 +23,7 @@ import numpy as np
 from inspector.domain import Analysis, Explanation, Finding, ModelInfo, Region, Verdict, WorkOrder, utcnow
 from inspector.model import localize as L
 from inspector.model import measure as ME
+from inspector.model import pixel_channel as PC
 from inspector.model import template as T
 from inspector.model.base import (
     LabelledExample,
@@ -32,11 +32,12 @@ from inspector.model.base import (
     Progress,
     TeachResult,
     resolve_device,
-    weights_dir,
 )
 from inspector.model.calibrate import MIN_GOOD
 from inspector.model.memory import part_dir, save_reference
+from inspector.model.probes import specs_for
 from inspector.model.reference import PartReference, teach_memory, teach_template
+from inspector.model.teach_support import canonical_examples, weights_sha256
 
 if TYPE_CHECKING:
     from inspector.model.backbone import Backbone
@@ -46,20 +47,6 @@ log = logging.getLogger(__name__)
 MODEL_NAME = "inspector-vlm"
 MODEL_VERSION = "0.2.0"
 UNKNOWN = "unknown"
-
-
-def weights_sha256() -> str:
-    """sha256 over the shipped project weights (``weights_dir()``, names + bytes) and the backbone file."""
-    from inspector.model.backbone import backbone_sha256, file_sha256
-
-    h = hashlib.sha256()
-    root = weights_dir()
-    if root.is_dir():
-        for p in sorted(q for q in root.rglob("*") if q.is_file() and not q.name.startswith(".")):
-            h.update(p.relative_to(root).as_posix().encode() + b"\0")
-            h.update(file_sha256(str(p)).encode() + b"\n")
-    h.update(b"backbone\0" + backbone_sha256().encode())
-    return h.hexdigest()
 
 
 class EmbeddedVLM:
@@ -184,6 +171,7 @@ class EmbeddedVLM:
         scale: float | None = None,
         pixel_stats: bool = True,
         seed: int = 0,
+        work_order: WorkOrder | None = None,
     ) -> TeachResult:
         """Build, calibrate and persist the reference of ``part_number``.
 
@@ -191,23 +179,32 @@ class EmbeddedVLM:
         recommended). ``template``: a golden reference image -> template mode (aligned
         difference); the good images then only calibrate. ``examples``: labelled defects whose
         region descriptors are stored as typing prototypes. ``ignore_masks`` (memory mode):
-        per good image, nonzero pixels to leave out (a known blemish, a fixture).
-        ``scale``: working resolution (0 < scale <= 1; default :func:`localize.auto_scale`).
-        ``pixel_stats``: keep aligned pixel statistics of the good images (when they align) to
-        outline regions precisely; False skips it (parts that are never in the same pose).
-        ``progress(done, total, message)`` may raise ``Cancelled``; nothing is saved then.
-        Raises :class:`ModelError` (bad images, too few, bad target) — nothing is saved then.
+        per good image, nonzero pixels to leave out. ``scale``: working resolution (0 < scale <= 1).
+        ``pixel_stats``: keep aligned pixel statistics (when the images align) to outline regions.
+        ``work_order``: labels must name its words (:func:`canonical_examples`); its size limits
+        set the probes of the miss-rate estimate. Mixed image sizes (memory mode): the scale
+        follows the smallest, all sizes are recorded, pixel statistics off (``notes`` says so).
+        ``progress(done, total, message)`` may raise ``Cancelled``. Raises :class:`ModelError`
+        (bad images, too few, bad target, unknown label); nothing is saved then.
         """
         t0 = time.perf_counter()
         goods = [L.as_rgb(im, f"good image {i + 1}") for i, im in enumerate(good_images)]
         tmpl = L.as_rgb(template, "template") if template is not None else None
         if tmpl is None and len(goods) < MIN_GOOD:
             raise ModelError(f"teaching needs at least {MIN_GOOD} good images (10-50 recommended), got {len(goods)}")
+        examples = canonical_examples(examples, work_order)
         folder = self.reference_path(part_number)
+        sizes = sorted({(int(g.shape[1]), int(g.shape[0])) for g in goods}, key=lambda s: (min(s), s))
         ref_img = tmpl if tmpl is not None else goods[0]
+        notes: list[str] = []
+        if tmpl is None and len(sizes) > 1:
+            ref_img = next(g for g in goods if (g.shape[1], g.shape[0]) == sizes[0])
+            pixel_stats = False
+            notes.append(f"good images come in {len(sizes)} sizes ({', '.join(f'{w}x{h}' for w, h in sizes[:4])}"
+                         f"{'...' if len(sizes) > 4 else ''}): taught at the smallest one's working scale, "
+                         "pixel-by-pixel statistics off; parts of other sizes are analysed but flagged")
         sc = float(scale) if scale is not None else L.auto_scale(ref_img.shape[1], ref_img.shape[0])
-        n_steps = (len(goods) + 7 if tmpl is None else max(len(goods), 12)) + 2
-        done = [0]
+        n_steps, done = (len(goods) + 8 if tmpl is None else max(len(goods), 12)) + 2, [0]
 
         def step(msg: str) -> None:
             done[0] += 1
@@ -223,6 +220,7 @@ class EmbeddedVLM:
             "sigma": L.MAP_SIGMA,
             "n_good": len(goods),
             "image_size": [int(ref_img.shape[1]), int(ref_img.shape[0])],
+            "image_sizes": [list(z) for z in sizes] if tmpl is None else [[int(tmpl.shape[1]), int(tmpl.shape[0])]],
             "taught_at": utcnow().isoformat(),
             "seed": seed,
         }
@@ -231,20 +229,25 @@ class EmbeddedVLM:
             res = teach_memory(
                 bb, goods, scale=sc, target_false_reject=target_false_reject,
                 ignore_masks=ignore_masks, step=step, seed=seed, pixel_stats=pixel_stats,
+                probe_specs=specs_for(work_order, ref_img.shape[1], ref_img.shape[0]),
             )
+            miss = res.probes
             tensors = {"bank": res.bank.astype(np.float32)}
             if res.pixels is not None:
                 tensors.update(pix_median=res.pixels.median, pix_spread=res.pixels.spread)
             meta.update(mode="memory", scale=sc, background=res.background, n_patches=res.n_patches,
-                        pixel_stats=res.pixels is not None)
+                        pixel_stats=res.pixels is not None, pixel_ratio=res.pixel_ratio)
             extra.update(bank_size=float(len(res.bank)), n_patches=float(res.n_patches), background=res.background)
         else:
             res = teach_template(bb, tmpl, goods, scale=sc, target_false_reject=target_false_reject, step=step, seed=seed)
             tensors = {"template": tmpl}
             meta.update(mode="template", scale=sc, s_pix=res.s_pix, s_feat=res.s_feat, background=0.0)
             extra.update(s_pix=res.s_pix, s_feat=res.s_feat or 0.0, n_variants=float(res.n_variants))
+            miss = {}
         cal = res.calibration
-        meta["calibration"] = cal.to_dict()
+        meta.update(calibration=cal.to_dict(), miss_estimate=miss, notes=notes)
+        if miss:
+            extra.update(estimated_miss=miss["estimated_miss"], estimated_not_rejected=miss["estimated_not_rejected"])
         n_proto = 0
         if examples:
             head = self._type_head()
@@ -271,6 +274,8 @@ class EmbeddedVLM:
             path=str(folder),
             seconds=round(time.perf_counter() - t0, 3),
             extra=extra,
+            miss_estimate=miss,
+            notes=tuple(notes),
         )
 
     # -- analyze -----------------------------------------------------------------------
@@ -294,6 +299,7 @@ class EmbeddedVLM:
             groups: dict[tuple[int, int], list[int]] = {}
             for i, im in enumerate(imgs):
                 groups.setdefault((im.shape[1], im.shape[0]), []).append(i)
+            th = ref.thresholds()
             for (w, h), idx in groups.items():
                 geom = self._geometry(w, h, ref.scale)
                 for s in range(0, len(idx), batch):
@@ -303,11 +309,10 @@ class EmbeddedVLM:
                     t_map = (time.perf_counter() - t1) * 1000 / len(chunk)
                     for k, i in enumerate(chunk):
                         t2 = time.perf_counter()
-                        full = L.to_image_size(maps[k], geom) if scores[k] >= ref.thresholds()["pixel"] else None
-                        out[i] = self._finish(
-                            imgs[i], maps[k], full, float(scores[k]), ref, work_order,
-                            {"preprocess": t_prep, "map": t_map}, t2, geom.scale,
-                        )
+                        full, score, fine = PC.combine(imgs[i], maps[k], float(scores[k]), geom, ref.pixels,
+                                                       ref.meta.get("pixel_ratio"), ref.threshold, th["pixel"])
+                        out[i] = self._finish(imgs[i], maps[k], full, score, ref, work_order,
+                                              {"preprocess": t_prep, "map": t_map}, t2, geom.scale, fine)
         else:
             for i, im in enumerate(imgs):
                 t1 = time.perf_counter()
@@ -320,13 +325,15 @@ class EmbeddedVLM:
             a.timings_ms["total"] = round(total, 3)
         return out  # type: ignore[return-value]
 
-    def _finish(self, image, amap, full, score, ref: PartReference, wo: WorkOrder, timings, t_start, scale) -> Analysis:
+    def _finish(self, image, amap, full, score, ref: PartReference, wo: WorkOrder, timings, t_start, scale,
+                fine=None) -> Analysis:
         th = ref.thresholds()
         regions: list[Region] = []
         if full is not None and score >= th["review_low"]:
             W, H = image.shape[1], image.shape[0]
             t_fine = time.perf_counter()
-            fine = T.pixel_z(image, ref.pixels) if ref.pixels is not None else None
+            if fine is None and ref.pixels is not None:
+                fine = T.pixel_z(image, ref.pixels)
             if fine is not None:
                 timings["pixel_z"] = (time.perf_counter() - t_fine) * 1000
             regions = ME.extract_regions(

@@ -13,6 +13,9 @@ Datasets are found under ``--data`` (default: env INSPECTOR_SHARED_DATA, else
   ``deeppcb``: template-mode recall/precision at IoU > 0.33
   (:mod:`inspector.training.eval_localize`); both with the explanation column (share of
   generated explanations that passed the findings check / needed the template);
+- ``elpv``: the real teach-from-good benchmark (ELPV solar cells from the ``elpv-dataset``
+  package, evaluation only): image AUROC, miss and false-reject rates at the shipped operating
+  point (:mod:`inspector.training.eval_elpv`);
 - ``synthetic``: the held-out synthetic numbers recorded in the typing weights' manifest.
 
 NEU-DET and DeepPCB are research-only: they are read here for measurement, never for training.
@@ -29,8 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
-ALL_DATASETS = ("neu", "deeppcb-typing", "bsdata", "deeppcb", "synthetic")
-DEFAULT_DATASETS = ("neu", "bsdata", "deeppcb", "synthetic")
+ALL_DATASETS = ("elpv", "neu", "deeppcb-typing", "bsdata", "deeppcb", "synthetic")
+DEFAULT_DATASETS = ("elpv", "neu", "bsdata", "deeppcb", "synthetic")
+# flat keys written to the JSON run after run, so one run compares with the last
+SUMMARY_KEYS = ("elpv.auroc", "elpv.miss_rate", "elpv.false_reject_rate", "elpv.false_call_rate", "neu.k0", "neu.k5",
+                "neu.k20", "bsdata.hit_rate", "bsdata.false_alarms_per_image", "deeppcb.recall", "deeppcb.precision")
 
 
 class EvaluationError(RuntimeError):
@@ -60,6 +66,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="BSData: false-reject target the threshold is calibrated to (default 0.01)")
     p.add_argument("--bsdata-test", type=int, default=40, help="BSData test images per size group")
     p.add_argument("--pcb-pairs", type=int, default=50, help="DeepPCB test/template pairs")
+    p.add_argument("--elpv-teach", type=int, default=40, help="ELPV defect-free cells taught per module type")
+    p.add_argument("--elpv-test", type=int, default=150,
+                   help="ELPV good and defective cells inspected per module type (each)")
     p.add_argument("--explain-n", type=int, default=10, help="flagged parts explained per dataset (0: none)")
     p.add_argument("--weights", help="typing_head.safetensors to evaluate (default: the shipped one)")
     p.add_argument("--eval-device", default="cpu", help="cpu, cuda or auto (default cpu)")
@@ -152,6 +161,34 @@ def localisation_row(args, name: str, root: Path) -> dict:
     return r
 
 
+def elpv_row(args) -> dict:
+    from inspector.model.base import resolve_device
+    from inspector.training import eval_elpv
+    from inspector.training import eval_localize as el
+
+    try:
+        r = el.with_backend(resolve_device(args.eval_device), eval_elpv.elpv_protocol, args.elpv_teach,
+                            args.elpv_test, args.seeds[0] if args.seeds else 0, progress=_log)
+    except (ImportError, eval_elpv.DatasetMissing) as exc:
+        return {"dataset": "elpv", "skipped": str(exc)}
+    return {"dataset": "elpv", "protocol": "teach good cells -> inspect good + defective (p >= 2/3)", **r}
+
+
+def summary(rows: list[dict]) -> dict[str, float | None]:
+    """The flat ``SUMMARY_KEYS`` of a run (None where a row was not run or skipped)."""
+    out: dict[str, float | None] = dict.fromkeys(SUMMARY_KEYS)
+    for r in rows:
+        if "skipped" in r:
+            continue
+        if r["dataset"] == "neu" and "k" in r:
+            out[f"neu.k{r['k']}"] = r["acc_mean"]
+        for key in SUMMARY_KEYS:
+            name, _, field = key.partition(".")
+            if r["dataset"] == name and field in r and (name != "bsdata" or r.get("target_false_reject") == 0.01):
+                out[key] = r[field]
+    return out
+
+
 def synthetic_row(head) -> dict:
     manifest_path = head.path.with_suffix(".json")
     m = json.loads(manifest_path.read_text()).get("metrics", {}) if manifest_path.is_file() else {}
@@ -164,7 +201,7 @@ def run(args) -> dict:
     bad = [n for n in names if n not in ALL_DATASETS]
     if bad:
         raise EvaluationError(f"unknown dataset(s) {bad}; choose from {', '.join(ALL_DATASETS)}")
-    root = find_data(args.data) if set(names) - {"synthetic"} else None
+    root = find_data(args.data) if set(names) - {"synthetic", "elpv"} else None
     t0 = time.time()
     head = _head(args) if set(names) & {"neu", "deeppcb-typing", "synthetic"} else None
     rows: list[dict] = []
@@ -174,9 +211,11 @@ def run(args) -> dict:
             rows += typing_rows(args, head, name, root)
         elif name in ("bsdata", "deeppcb"):
             rows.append(localisation_row(args, name, root))
+        elif name == "elpv":
+            rows.append(elpv_row(args))
         else:
             rows.append(synthetic_row(head))
-    return {"rows": rows, "seconds": round(time.time() - t0, 1),
+    return {"summary": summary(rows), "rows": rows, "seconds": round(time.time() - t0, 1),
             "weights": head.version if head is not None else None}
 
 
@@ -216,6 +255,19 @@ def format_table(result: dict) -> str:
                              f"centre in box: {_pct(r['recall_centre'])}/{_pct(r['precision_centre'])}  "
                              f"typed {_pct(r['typed_right_of_matched'])}  "
                              f"expl {_pct(r['explain_passed'])}/{_pct(r['explain_fallback'])} (n={r['explained']})")
+    for r in (r for r in result["rows"] if r["dataset"] == "elpv"):
+        lines.append("")
+        lines.append("REAL DATA - ELPV solar cells, teach from good (%; miss = defective judged OK)")
+        if "skipped" in r:
+            lines.append(f"{'elpv':16s} skipped: {r['skipped']}")
+            continue
+        for m in r["modules"]:
+            lines.append(f"{'elpv ' + m['module']:16s} teach {m['teach']} good {m['good']} defective {m['defective']}: "
+                         f"AUROC {_pct(m['auroc'])}  miss {_pct(m['miss_rate'])}  false reject "
+                         f"{_pct(m['false_reject_rate'])}  false call {_pct(m['false_call_rate'])}  "
+                         f"estimated miss {_pct(m['estimated_miss'])}  {m['ms_per_image']:.0f} ms/image")
+        lines.append(f"{'elpv (pooled)':16s} AUROC {_pct(r['auroc'])}  miss {_pct(r['miss_rate'])}  false reject "
+                     f"{_pct(r['false_reject_rate'])}  false call {_pct(r['false_call_rate'])}")
     syn = [r for r in result["rows"] if r["dataset"] == "synthetic"]
     for r in syn:
         lines.append("")
