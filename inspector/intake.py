@@ -38,23 +38,24 @@ def image_limits(settings: Any) -> ImageLimits:
                        max_bytes=int(getattr(settings, "max_image_bytes", None) or default.max_bytes))
 
 
-def taught_size(backend: Any, part_number: str) -> tuple[int, int] | None:
-    """(width, height) of the image the part was taught on, when the backend records it."""
+def taught_size(backend: Any, part_number: str) -> tuple[tuple[int, int], ...] | None:
+    """The (width, height) sizes the part was taught on (several when taught on mixed sizes), when recorded."""
     from inspector.model.base import ModelError
 
     reference = getattr(backend, "reference", None)
     if reference is None:
         return None
     try:
-        size = reference(part_number).meta.get("image_size")
+        meta = reference(part_number).meta
     except (ModelError, OSError, ValueError, KeyError, AttributeError):
         return None  # not taught: analyze() says so in its own words
-    if isinstance(size, (list, tuple)) and len(size) == 2 and all(isinstance(v, int) for v in size):
-        return int(size[0]), int(size[1])
-    return None
+    sizes = meta.get("image_sizes") or [meta.get("image_size")]
+    ok = [(int(s[0]), int(s[1])) for s in sizes
+          if isinstance(s, (list, tuple)) and len(s) == 2 and all(isinstance(v, int) for v in s)]
+    return tuple(ok) or None
 
 
-def frame_problem(frame: Frame, taught: tuple[int, int] | None) -> str | None:
+def frame_problem(frame: Frame, taught: tuple[tuple[int, int], ...] | None) -> str | None:
     """Why this frame cannot be judged (the REVIEW reason), or None when the model may analyse it."""
     from inspector.model.localize import InvalidImageError, as_rgb
 
@@ -64,9 +65,9 @@ def frame_problem(frame: Frame, taught: tuple[int, int] | None) -> str | None:
         as_rgb(frame.image)
     except InvalidImageError as exc:
         return f"unreadable / unsupported image: {exc}"
-    if taught is not None and frame.size != taught:
-        (w, h), (tw, th) = frame.size, taught
-        return (f"image size {w}x{h} differs from the taught {tw}x{th}: check the camera and framing, "
+    if taught is not None and frame.size not in taught:
+        (w, h), sizes = frame.size, " or ".join(f"{tw}x{th}" for tw, th in taught)
+        return (f"image size {w}x{h} differs from the taught {sizes}: check the camera and framing, "
                 "or teach the part at this size")
     return None
 

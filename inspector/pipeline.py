@@ -38,6 +38,7 @@ from inspector.facade_trace import TraceDoor
 from inspector.facade_zones import ZonesDoor
 from inspector.line import PartResult, RunSummary, run_line
 from inspector.model.base import Cancelled, LabelledExample, ModelBackend, ModelError, Progress, TeachResult
+from inspector.model.threads import apply_thread_budget, thread_budget
 from inspector.settings import Settings
 from inspector.sources import IMAGE_SUFFIXES, FrameSource, SourceError, open_source, read_image
 from inspector.spec import judge
@@ -95,6 +96,7 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor):
             if self._backend is None:
                 factory = plugins.get("inspector.backends", self.settings.backend)
                 backend = factory(Path(self.settings.reference_dir), device=self.settings.device)
+                apply_thread_budget(thread_budget(self.settings.explain, self.settings.torch_threads))
                 backend.load(self.settings.device)
                 self._backend = backend
             return self._backend

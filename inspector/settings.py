@@ -67,6 +67,8 @@ class Settings:
     # issue 12, bad images (docs/reliability.md): larger files or headers are recorded REVIEW, never decoded
     max_image_pixels: int = 80_000_000  # width x height an image may declare
     max_image_bytes: int = 256 * 1024 * 1024  # size of one image file
+    # torch/OpenCV threads (0 = auto: half the cores while explanations run beside the line; docs/model.md)
+    torch_threads: int = 0
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser()
@@ -103,6 +105,8 @@ class Settings:
             self.retention_keep_unreviewed = self.retention_keep_unreviewed.strip().lower() in ("1", "true", "yes")
         for name in ("max_image_pixels", "max_image_bytes"):  # issue 12: image limits
             setattr(self, name, _positive_int(name, getattr(self, name)))
+        if not isinstance(self.torch_threads, int) or isinstance(self.torch_threads, bool) or self.torch_threads < 0:
+            raise SettingsError(f"torch_threads must be a whole number >= 0 (0 = auto), not {self.torch_threads!r}")
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None, *, config_file: Path | None = None) -> Settings:

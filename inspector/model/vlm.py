@@ -202,7 +202,7 @@ class EmbeddedVLM:
             pixel_stats = False
             notes.append(f"good images come in {len(sizes)} sizes ({', '.join(f'{w}x{h}' for w, h in sizes[:4])}"
                          f"{'...' if len(sizes) > 4 else ''}): taught at the smallest one's working scale, "
-                         "pixel-by-pixel statistics off; parts of other sizes are analysed but flagged")
+                         "pixel-by-pixel statistics off; a part of a size not taught goes to REVIEW")
         sc = float(scale) if scale is not None else L.auto_scale(ref_img.shape[1], ref_img.shape[0])
         n_steps, done = (len(goods) + 8 if tmpl is None else max(len(goods), 12)) + 2, [0]
 
