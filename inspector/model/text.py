@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from inspector.errors import InspectorError
+
 if TYPE_CHECKING:
     import torch
 
@@ -45,7 +47,7 @@ HELDOUT_TEMPLATES: tuple[str, ...] = (
 INFERENCE_TEMPLATES: tuple[str, ...] = TRAIN_TEMPLATES + HELDOUT_TEMPLATES
 
 
-class TextEncoderError(RuntimeError):
+class TextEncoderError(InspectorError, RuntimeError):
     """The MiniLM text encoder cannot be loaded (package missing or files damaged)."""
 
 

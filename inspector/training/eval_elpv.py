@@ -26,6 +26,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from inspector.errors import InspectorError
+
 ORDER_TEXT = """Order: EVAL-ELPV
 Part: {part}
 Pixel size: 0.52 mm/px
@@ -37,7 +39,7 @@ Pixel size: 0.52 mm/px
 BAD_MIN_PROBABILITY = 0.6  # ELPV's 2/3 and 1 classes
 
 
-class DatasetMissing(RuntimeError):
+class DatasetMissing(InspectorError, RuntimeError):
     """The ``elpv-dataset`` package is not installed (``pip install elpv-dataset``)."""
 
 

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from inspector.errors import InspectorError
+
 ALL_DATASETS = ("elpv", "neu", "deeppcb-typing", "bsdata", "deeppcb", "synthetic")
 DEFAULT_DATASETS = ("elpv", "neu", "bsdata", "deeppcb", "synthetic")
 # flat keys written to the JSON run after run, so one run compares with the last
@@ -39,7 +41,7 @@ SUMMARY_KEYS = ("elpv.auroc", "elpv.miss_rate", "elpv.false_reject_rate", "elpv.
                 "neu.k20", "bsdata.hit_rate", "bsdata.false_alarms_per_image", "deeppcb.recall", "deeppcb.precision")
 
 
-class EvaluationError(RuntimeError):
+class EvaluationError(InspectorError, RuntimeError):
     """The evaluation cannot run as asked (data folder missing, unknown dataset)."""
 
 

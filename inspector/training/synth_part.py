@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from inspector.errors import InspectorError
+
 # Direction *towards* the light in the image plane (top-left), unit length.
 LIGHT = np.array([-0.6, -0.8], dtype=np.float32)
 KINDS = ("bracket", "flange", "plate")
 _SS = 4  # supersampling factor for anti-aliased masks
 
 
-class SynthError(ValueError):
+class SynthError(InspectorError, ValueError):
     """A synthetic image or defect cannot be made as asked (bad type, size, or no room)."""
 
 
