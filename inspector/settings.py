@@ -69,6 +69,9 @@ class Settings:
     max_image_bytes: int = 256 * 1024 * 1024  # size of one image file
     # torch/OpenCV threads (0 = auto: half the cores while explanations run beside the line; docs/model.md)
     torch_threads: int = 0
+    # issue 13, the station (docs/app.md): NG/REVIEW stay on the banner until acknowledged; floor layout
+    hold_flagged: bool = True
+    floor_layout: bool = False  # large text, touch-size buttons, high contrast
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser()

@@ -11,6 +11,7 @@ import dataclasses
 from pathlib import Path
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -44,6 +45,10 @@ class SettingsDialog(QDialog):
         self.frr.setRange(0.1, 20.0)
         self.frr.setSuffix(" %")
         self.frr.setValue(settings.target_false_reject * 100)
+        self.hold = QCheckBox("hold NG / REVIEW on the banner until acknowledged (F6)")
+        self.hold.setChecked(settings.hold_flagged)
+        self.floor = QCheckBox("floor layout: large text, touch-size buttons, high contrast")
+        self.floor.setChecked(settings.floor_layout)
         form.addRow("Station name", self.station)
         form.addRow("Operator", self.operator)
         form.addRow("Database URL", self.database)
@@ -51,6 +56,8 @@ class SettingsDialog(QDialog):
         form.addRow("Device", self.device)
         form.addRow("Explanations", self.explain)
         form.addRow("Target false-reject rate", self.frr)
+        form.addRow("Flagged parts", self.hold)
+        form.addRow("Layout", self.floor)
         self.error = QLabel("")
         self.error.setStyleSheet("color:#c62828;")
         form.addRow(self.error)
@@ -66,7 +73,8 @@ class SettingsDialog(QDialog):
                 self.settings, station=self.station.text().strip(), operator=self.operator.text().strip(),
                 database_url=self.database.text().strip(),
                 image_dir=Path(self.images.text().strip()), device=self.device.currentText(),
-                explain=self.explain.currentText(), target_false_reject=self.frr.value() / 100.0)
+                explain=self.explain.currentText(), target_false_reject=self.frr.value() / 100.0,
+                hold_flagged=self.hold.isChecked(), floor_layout=self.floor.isChecked())
         except SettingsError as exc:
             self.error.setText(str(exc))
             return

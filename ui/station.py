@@ -1,6 +1,7 @@
 """The operator station: work order, source, live view, latest part, verdict banner, counters.
 
-Keys: F5 start, Esc stop, Ctrl+O open a work order, Ctrl+L the order-id field. A barcode
+Keys: F5 start, Esc stop, F6 acknowledge a held NG/REVIEW, Ctrl+O open a work order, Ctrl+L the
+order-id field. A barcode
 scanner "types" the order id and Enter: typing while no text field has the focus goes to the
 order-id field, so a scan works wherever the focus is on this page.
 """
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -34,16 +36,18 @@ from ui.panels import (
 from ui.panels import esc as _esc
 from ui.runner import ShownPart, StationRunner
 from ui.station_boxes import SOURCE_HINTS, SOURCE_KINDS, order_box, source_box
+from ui.station_hold import HoldBar, HoldMixin, PartStrip
 from ui.workers import Task, TaskRunner
 
 
-class StationView(QWidget):
+class StationView(HoldMixin, QWidget):
     """The operator view. All core work goes through ``facade`` on worker threads."""
 
     work_order_changed = Signal(object)
     status = Signal(str)
     run_finished = Signal(object)
     part_shown = Signal(str)
+    alarm = Signal(str, str)  # inspection id, "NG" | "REVIEW": the hook for a lamp, horn or PLC output
 
     def __init__(self, facade, tasks: TaskRunner, parent=None):
         super().__init__(parent)
@@ -58,6 +62,11 @@ class StationView(QWidget):
         self._last_id = ""
         self._shown_at: dict[str, float] = {}
         self._early: dict[str, str] = {}  # explanations that arrived before their part was shown
+        self.hold_flagged = bool(getattr(facade.settings, "hold_flagged", True))
+        self.held: list[ShownPart] = []  # flagged parts waiting for an acknowledgement, oldest first
+        self.recent: dict[str, ShownPart] = {}  # the parts in the strip (and the held ones' texts)
+        self._texts: dict[str, str] = {}  # explanation text per recent part
+        self._latest: ShownPart | None = None
         self.bridge = ExplanationBridge(self)
         self.bridge.explained.connect(self.on_explained)
         facade.add_explanation_listener(self.bridge.listener())
@@ -93,6 +102,9 @@ class StationView(QWidget):
         root.addLayout(right, 3)
         self.banner = VerdictBanner()
         right.addWidget(self.banner)
+        self.hold_bar = HoldBar()
+        self.hold_bar.acknowledge_clicked.connect(self.acknowledge)
+        right.addWidget(self.hold_bar)
         self.reason = QLabel("")
         self.reason.setWordWrap(True)
         f = self.reason.font()
@@ -112,6 +124,9 @@ class StationView(QWidget):
         views.addWidget(live_box)
         views.addWidget(titled(self.part_view, "Latest part"))
         right.addWidget(views, 1)
+        self.strip = PartStrip()
+        self.strip.chosen.connect(self.show_recent)
+        right.addWidget(self.strip)
         self.counters = CounterPanel()
         right.addWidget(self.counters)
         self.latency_label = QLabel("")
@@ -121,6 +136,7 @@ class StationView(QWidget):
 
         shortcut(self, "F5", self.start)
         shortcut(self, "Escape", self.stop)
+        shortcut(self, "F6", self.acknowledge)
         shortcut(self, "Ctrl+O", self.open_order_file)
         shortcut(self, "Ctrl+L", self.focus_order_field)
 
@@ -299,23 +315,25 @@ class StationView(QWidget):
         for k in ("capture", "analyze", "store"):
             if k in insp.timings_ms:
                 self.latency.add(k, insp.timings_ms[k])
-        self.banner.set_kind(kind)
-        cited = ", ".join(insp.verdict.clause_ids)
-        reasons = "; ".join(insp.verdict.reasons[:2])
-        if insp.verdict.kind is VerdictKind.OK:
-            self.reason.setText(f"{insp.frame_name}: {reasons or 'all clauses pass'}")
-            self.explanation.setText("")
-        else:
-            cited = f"<b>{_esc(cited)}</b> " if cited else ""
-            self.reason.setText(f"{_esc(insp.frame_name)}: {cited}{_esc(reasons)}")
+        if insp.verdict.kind is not VerdictKind.OK:
             early = self._early.pop(insp.id, None)  # the explanation may overtake the part
-            self.explanation.setText(early if early is not None else "explaining…")
+            self._texts[insp.id] = early if early is not None else "explaining…"
             if early is None:
                 self._shown_at[insp.id] = time.monotonic()
                 while len(self._shown_at) > 1000:  # explanations off or failing: don't grow
                     self._shown_at.pop(next(iter(self._shown_at)))
-        self._last_id = insp.id
-        self.part_view.set_image(shown.overlay)
+            self.alarm.emit(insp.id, kind)
+            QApplication.beep()
+            if self.hold_flagged:
+                self.held.append(shown)
+        self._latest = shown
+        self.recent[insp.id] = shown
+        self.strip.add(insp.id, kind, insp.frame_name, self.counters.counts["inspected"])
+        keep = set(self.strip.ids()) | {p.inspection.id for p in self.held}
+        for old in [i for i in self.recent if i not in keep]:
+            self.recent.pop(old)
+            self._texts.pop(old, None)
+        self.display(self.held[0] if self.held else shown)
         self.part_shown.emit(insp.id)
 
     @Slot(str, object)
@@ -329,6 +347,8 @@ class StationView(QWidget):
             self._early[inspection_id] = text
             while len(self._early) > 100:
                 self._early.pop(next(iter(self._early)))
+        if inspection_id in self.recent:
+            self._texts[inspection_id] = text
         if inspection_id == self._last_id:
             self.explanation.setText(text)
 
