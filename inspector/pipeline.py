@@ -33,6 +33,7 @@ from inspector.events import (
     PartStored,
     SourceLost,
 )
+from inspector.facade_backlog import BacklogDoor
 from inspector.facade_records import RecordsDoor, render_display
 from inspector.facade_trace import TraceDoor
 from inspector.facade_zones import ZonesDoor
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 MAX_EXPLAIN_BACKLOG = 8  # beyond this many queued flagged parts, explanations use the template
 
 
-class Inspector(RecordsDoor, TraceDoor, ZonesDoor):
+class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor):
     """Facade over the core. Thread-safe for one GUI/CLI thread plus its own workers.
 
     ``events`` is the line's event bus (``inspector.events``): the app, the CLI and every
@@ -273,9 +274,7 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor):
         timings["store"] = (time.perf_counter() - t2) * 1e3
         mode = explain or self.settings.explain
         if verdict.kind is not VerdictKind.OK and mode != "off":
-            fut = self._explainer.submit(self._explain, inspection, frame.image, analysis, work_order)
-            self._pending.add(fut)
-            fut.add_done_callback(self._pending.discard)
+            fut = self._submit_explanation(inspection, frame.image, analysis, work_order)
             if mode == "sync":
                 fut.result()
         return PartResult(inspection, frame.image, analysis.anomaly_map)
@@ -370,8 +369,9 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor):
         if self._closed:
             return
         self._closed = True
-        if not self.wait_explanations(timeout):
-            log.warning("explanations still pending at shutdown; their inspections keep no explanation")
+        if not self.wait_explanations(timeout):  # never lost: deferred to the next start (facade_backlog)
+            log.warning("%d explanations still queued at shutdown: deferred", self.defer_explanations())
+            self.wait_explanations(timeout)  # the one being written
         self._explainer.shutdown(wait=True, cancel_futures=True)
         self._writer.shutdown(wait=True)
         self.events.close()
