@@ -2,7 +2,8 @@
 
 Keys (whole window): F1 station, F2 teach, F3 review queue, F4 reports, Ctrl+I sign in/out,
 Ctrl+, settings, Ctrl+Q quit. Closing the window while the line runs stops the source, lets the part in
-progress be stored and the queued explanations be written, then closes; nothing is lost.
+progress be stored and the queued explanations be written (their count shown; "Finish later" keeps
+them for the next start, which resumes them), then closes; nothing is lost.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ import threading
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Signal, Slot
+from PySide6.QtCore import QSettings, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QPushButton, QTabWidget
 
 from inspector.settings import Settings
-from ui.workers import TaskRunner
+from ui.workers import Task, TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +70,20 @@ class MainWindow(QMainWindow):
             view.status.connect(self.show_status)
         self.status_label = QLabel("ready")
         self.statusBar().addPermanentWidget(self.status_label, 1)
+        self.finish_later = QPushButton("Finish later")
+        self.finish_later.setToolTip("keep the queued explanations and write them at the next start")
+        self.finish_later.clicked.connect(self.defer_explanations)
+        self.finish_later.hide()
+        self.statusBar().addPermanentWidget(self.finish_later)
+        self._backlog_timer = QTimer(self)
+        self._backlog_timer.setInterval(250)
+        self._backlog_timer.timeout.connect(self._show_backlog)
         self.shutdown_done.connect(self._shutdown_finished)
         self._closing = False
         self._may_close = False
         self._build_menu()
         self._restore_layout()
+        self._resume_explanations()
 
     def _build_menu(self) -> None:
         menu = self.menuBar().addMenu("&Station")
@@ -164,7 +174,38 @@ class MainWindow(QMainWindow):
         self.tasks.close()
         self.centralWidget().setEnabled(False)
         self.show_status("closing: finishing the part in progress and the queued explanations…")
+        self._backlog_timer.start()
+        self._show_backlog()
         threading.Thread(target=self._shutdown_body, name="inspector-shutdown", daemon=True).start()
+
+    @Slot()
+    def _show_backlog(self) -> None:
+        """While closing: how many explanations are left, and the way out."""
+        left = self.facade.explanations_queued()
+        self.finish_later.setVisible(left > 0)
+        if left:
+            self.finish_later.setText(f"Finish later (keep {left} for the next start)")
+            self.show_status(f"closing: writing {left} queued explanation{'s' if left != 1 else ''}…")
+
+    @Slot()
+    def defer_explanations(self) -> int:
+        """'Finish later': the queued explanations are saved for the next start; the window closes."""
+        kept = self.facade.defer_explanations()
+        self.finish_later.hide()
+        self.show_status(f"closing: {kept} explanations kept for the next start")
+        return kept
+
+    def _resume_explanations(self) -> None:
+        facade = self.facade
+        task = Task(lambda t: facade.resume_explanations(), "resume explanations")
+        task.signals.result.connect(self._resumed)
+        task.signals.error.connect(self.show_status)
+        self.tasks.start("resume", task)
+
+    @Slot(object)
+    def _resumed(self, count: int) -> None:
+        if count:
+            self.show_status(f"writing {count} explanations deferred at the last shutdown")
 
     def _shutdown_body(self) -> None:  # shutdown thread: blocking waits, never touches widgets
         try:
@@ -181,6 +222,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _shutdown_finished(self) -> None:
+        self._backlog_timer.stop()
         self._may_close = True
         self.close()
 
