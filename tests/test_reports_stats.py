@@ -57,8 +57,13 @@ def test_hour_subgroups_have_their_own_limits():
 
 def test_small_last_group_and_too_few_groups():
     chart = p_chart([T0 + i for i in range(45)], [False] * 45, subgroup=20)
-    assert [s.n for s in chart.subgroups] == [20, 20, 5]
+    assert [s.n for s in chart.subgroups] == [20, 25]  # 5 parts (< half a subgroup) join the last one
+    assert [s.label for s in chart.subgroups] == ["1-20", "21-45"] and not any(s.partial for s in chart.subgroups)
     assert all(not s.out_of_control for s in chart.subgroups)  # p̄ = 0: no signal
+    chart = p_chart([T0 + i for i in range(52)], [False] * 50 + [True] * 2, subgroup=25)
+    assert [s.n for s in chart.subgroups] == [25, 27]  # never a 2-part point at 100 %
+    chart = p_chart([T0 + i for i in range(55)], [False] * 55, subgroup=20)
+    assert [(s.n, s.partial) for s in chart.subgroups] == [(20, False), (20, False), (15, True)]
     assert p_chart([T0] * 10, [True] * 10, subgroup=20) is None
     assert p_chart([], [], "auto") is None
     with pytest.raises(ReportError):

@@ -13,7 +13,7 @@ from reportlab.platypus import Flowable, Spacer, Table, TableStyle
 from inspector.domain import Inspection, Review, WorkOrder
 
 from .canonical import canonical_json, certificate_document, sha256_hex
-from .collect import fmt_time, make_thumbnails, model_text, part_item
+from .collect import fmt_time, make_thumbnails, model_text, operator_text, part_item, public_source
 from .errors import ReportError
 from .final import DECISION_WORDS, final_verdict
 from .layout import MARGIN, PAGE, P, ReportDoc, ReportInfo, T, esc
@@ -63,16 +63,15 @@ def _facts(insp: Inspection, wo: WorkOrder | None, width: float) -> Flowable:
     size = f"{insp.image_size[0]} \u00d7 {insp.image_size[1]} px" if insp.image_size != (0, 0) else ""
     if insp.pixel_size_mm:
         size += f", {insp.pixel_size_mm:g} mm/px"
-    thr = ", ".join(f"{k} {v:.4g}" for k, v in sorted(insp.thresholds.items()))
     pairs = [
         ("Part (serial / frame)", insp.frame_name), ("Part number", insp.part_number),
         ("Work order", insp.order_id + (f" rev {wo.revision}" if wo and wo.revision else "")),
         ("Customer", wo.customer if wo else ""), ("Lot", insp.lot),
-        ("Station / operator", f"{insp.station} / {insp.operator or DASH}"),
+        ("Operator", operator_text(insp.operator, insp.station)), ("Station", insp.station),
         ("Captured / inspected", f"{fmt_time(insp.captured_at)} / {fmt_time(insp.inspected_at)}"),
-        ("Source", insp.source), ("Image", f"sha256 {insp.image_sha256}  {size}"),
+        ("Source", public_source(insp.source)), ("Image", f"sha256 {insp.image_sha256}  {size}"),
         ("Model", model_text(insp.model) + f" on {insp.model.device}"),
-        ("Thresholds / score", f"{thr}; image score {insp.image_score:.3f} (1.0 = threshold)"),
+        ("Anomaly score", f"{insp.image_score:.2f} (1.00 = the part's reject limit)"),
         ("Inspection id", insp.id),
     ]
     rows = [[T(k, "cellb"), T(v, limit=300)] for k, v in pairs if v]

@@ -120,9 +120,11 @@ def pchart_drawing(chart: PChart, width: float, height: float, font: str) -> Dra
         if s.out_of_control:
             d.add(Polygon([x, y + 4, x + 4, y, x, y - 4, x - 4, y], fillColor=LINE, strokeColor=INK,
                           strokeWidth=0.4))
+        elif s.partial:  # fewer parts than the others: hollow, as the label says
+            d.add(Circle(x, y, 2.2, fillColor=colors.white, strokeColor=BAR, strokeWidth=0.8))
         else:
             d.add(Circle(x, y, 1.8, fillColor=BAR, strokeColor=None))
-    labels = [s.label for s in sg]
+    labels = [s.label + (" partial" if s.partial else "") for s in sg]
     if chart.mode == "hour":  # "06:00", with the date where it changes
         labels, day = [], None
         for s in sg:
@@ -130,7 +132,7 @@ def pchart_drawing(chart: PChart, width: float, height: float, font: str) -> Dra
             day = s.start.date()
     every = max(1, math.ceil(n * 48 / pw))  # about 48 pt per label
     for i in range(0, n, every):
-        d.add(String(left + step * (i + 0.5), bottom - 11, _short(labels[i], 16), fontName=font,
+        d.add(String(left + step * (i + 0.5), bottom - 11, _short(labels[i], 24), fontName=font,
                      fontSize=6, fillColor=MUTED, textAnchor="middle"))
     unit = "UTC hour" if chart.mode == "hour" else f"subgroups of {chart.size} parts (part numbers)"
     d.add(String(left + pw / 2, bottom - 24, unit, fontName=font, fontSize=7, fillColor=MUTED,

@@ -25,6 +25,22 @@ from .stats import nonconforming_types
 THUMB_PX = 300  # longer side of gallery thumbnails, pixels (about 150 dpi at 50 mm)
 
 
+UNATTENDED = "station"  # the facade's actor when nobody is signed in and no operator is set
+
+
+def operator_text(operator: str, station: str = "") -> str:
+    """Who ran the part, for a customer: the operator's name, else "unattended line (station X)"."""
+    if operator and operator != UNATTENDED:
+        return operator
+    return "unattended line" + (f" (station {station})" if station else "")
+
+
+def public_source(source: str) -> str:
+    """The kind of source ("folder", "camera", "hotfolder"...), never a local path or camera URL."""
+    kind, sep, _rest = source.partition(":")
+    return kind if sep and kind.isalpha() and len(kind) > 1 else ("image file" if source else "")
+
+
 def fmt_time(t: datetime | str | None) -> str:
     if t is None:
         return ""

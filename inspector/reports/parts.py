@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from reportlab.lib import colors
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, Image, Spacer, Table, TableStyle
 
+from .collect import operator_text
 from .layout import P, T, esc, fonts
 from .outcomes import OUTCOME_RGB, VERDICT_RGB
 
@@ -127,6 +129,10 @@ def signatures_table(reviews: list[dict], width: float, with_part: bool = False)
             row.insert(0, T(f"{r['frame'] or r['id'][:12]} ({r['verdict']})", limit=80))
         rows.append(row)
     fr = [0.2, 0.15, 0.2, 0.09, 0.11, 0.25] if not with_part else [0.14, 0.15, 0.12, 0.16, 0.08, 0.1, 0.25]
+    # a reason code is one word ("MEASUREMENT-ERROR"): its column is as wide as the longest, never split
+    longest = max((stringWidth(str(r["reason_code"])[:60], fonts().regular, 7) for r in reviews), default=0)
+    extra = max(0.0, (longest + 6) / width - fr[-2])
+    fr[-2], fr[-1] = fr[-2] + extra, max(0.1, fr[-1] - extra)
     return table(rows, [width * x for x in fr])
 
 
@@ -138,7 +144,8 @@ def part_header(item: dict, number: int | None) -> Flowable:
     machine = item.get("machine_verdict", item["verdict"])
     tag = f" <font size='7'>(final; machine verdict: {esc(machine)})</font>" if item.get("overruled") else ""
     return P(f"{num}<font name='{f.bold}' color='#{col}'>{esc(item['verdict'])}</font>{tag} &nbsp; "
-             f"<b>{name}</b> &nbsp; {esc(item['inspected_at'])} &nbsp; station {esc(item['station'], 60)}"
+             f"<b>{name}</b> &nbsp; {esc(item['inspected_at'])} &nbsp; operator "
+             f"{esc(operator_text(item.get('operator', ''), item['station']), 80)}"
              f" &nbsp; lot {esc(item['lot'], 60)} &nbsp; score {esc(item['score'])}<br/>"
              f"<font size='6.5' color='#6b7280'>inspection {esc(item['id'])} &nbsp; "
              f"image sha256 {esc(item['image_sha256'][:16])} &nbsp; {esc(item['model'], 200)}</font>", "h2")

@@ -1,4 +1,4 @@
-"""Work-order / lot PDF report: header, summary, Pareto, p-chart, gallery, dispositions."""
+"""Work-order / lot PDF report: header, summary, Pareto, p-chart, gallery, dispositions, lot release."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from inspector.domain import utcnow
 
 from .canonical import file_sha256, iter_json_lines
 from .charts import pareto_drawing, pchart_drawing
-from .collect import LotData, collect_lot, fmt_time, model_text
+from .collect import LotData, collect_lot, fmt_time, model_text, operator_text
 from .errors import ReportError
 from .layout import PAGE, P, ReportDoc, ReportInfo, T, esc, fonts
 from .parts import part_block, signatures_table, table
+from .release import release_block
 from .source import Progress, ReportSource, as_utc, load_work_order
 from .stats import p_chart, pareto
 
@@ -63,7 +64,7 @@ def _header(d: LotData, generated_by: str, generated_at: datetime, width: float)
         ("Lot", lot),
         ("Quantity (ordered)", "" if wo.quantity is None else str(wo.quantity)),
         ("Station(s)", ", ".join(f"{s} ({n})" for s, n in sorted(d.stations.items())) or "\u2013"),
-        ("Operator(s)", ", ".join(sorted(d.operators)) or "\u2013"),
+        ("Operator(s)", ", ".join(sorted(operator_text(o) for o in d.operators)) or "unattended line"),
         ("Model(s)", "; ".join(model_text(m) for m in d.models.values()) or "\u2013"),
         ("Inspected", period + (f" (filter: {', '.join(window)})" if window else "")),
         ("Generated", f"{fmt_time(generated_at)} by {generated_by or 'unknown'}"),
@@ -145,7 +146,10 @@ def _charts(d: LotData, width: float, subgroup: str | int) -> list[Flowable]:
     out.append(P(f"Subgroups: {mode}; {len(chart.subgroups)} subgroups; p\u0304 = {100 * chart.p_bar:.2f}% "
                  "(nonconforming parts / parts inspected, by final verdict: NG and REWORK count, parts "
                  "accepted on review and open REVIEW parts do not); limits p\u0304 \u00b1 "
-                 "3\u00b7\u221a(p\u0304(1\u2212p\u0304)/n) per subgroup size n.", "note"))
+                 "3\u00b7\u221a(p\u0304(1\u2212p\u0304)/n) per subgroup size n. A last group of fewer than "
+                 "half a subgroup joins the one before it" + "".join(
+                     f"; subgroup {s.label} is partial ({s.n} parts, hollow point)" for s in chart.subgroups
+                     if s.partial) + ".", "note"))
     ooc = chart.out_of_control
     if ooc:
         head = [T(h, "cellb") for h in ("subgroup", "parts", "NG", "NG rate", "LCL", "UCL", "signal")]
@@ -276,6 +280,7 @@ def build_work_order_report(
             yield from _gallery(d, width, progress)
             yield from _overflow(d, width)
             yield from _signatures(d, width)
+            yield from release_block(d, width)
 
         doc = ReportDoc(out, title=title, document_hash=d.document_hash, author=generated_by,
                         subject=f"work order {wo.order_id}, {d.n} parts")

@@ -79,6 +79,7 @@ class Subgroup:
     p: float  # ng / n
     ucl: float
     lcl: float
+    partial: bool = False  # fewer parts than the chart's subgroup size (the lot's last parts)
 
     @property
     def out_of_control(self) -> bool:
@@ -124,8 +125,9 @@ def p_chart(times: Sequence[float], ng: Sequence[bool], subgroup: str | int = "a
         times: inspected_at of each part as POSIX seconds, in inspection order.
         ng: whether each part is nonconforming by its final verdict (final NG or REWORK; see
             :mod:`inspector.reports.final`: an accepted part or an open REVIEW is not counted).
-        subgroup: "hour" (UTC clock hours), an int N (consecutive N parts; a last, smaller group
-            keeps its own limits), or "auto" (see :func:`choose_subgrouping`).
+        subgroup: "hour" (UTC clock hours), an int N (consecutive N parts; a last group of fewer
+            than N/2 parts joins the one before it, a larger one is kept with its own limits and
+            marked ``partial``), or "auto" (see :func:`choose_subgrouping`).
 
     Returns None when there are fewer than two subgroups (no chart can be judged).
     p̄ = total nonconforming / total parts; per subgroup UCL/LCL = p̄ ± 3·sqrt(p̄(1-p̄)/n_i).
@@ -140,7 +142,7 @@ def p_chart(times: Sequence[float], ng: Sequence[bool], subgroup: str | int = "a
         mode, size = "parts", subgroup
     else:
         raise ReportError(f"subgroup must be 'auto', 'hour' or an integer >= 2, got {subgroup!r}")
-    groups: list[tuple[str, datetime, int, int]] = []
+    groups: list[tuple[str, datetime, int, int, bool]] = []
     if mode == "hour":
         buckets: dict[int, list[int]] = {}
         for t, bad in zip(times, ng, strict=True):
@@ -149,18 +151,22 @@ def p_chart(times: Sequence[float], ng: Sequence[bool], subgroup: str | int = "a
             b[1] += int(bool(bad))
         for h in sorted(buckets):
             start = datetime.fromtimestamp(h * 3600, UTC)
-            groups.append((start.strftime("%Y-%m-%d %H:00"), start, *buckets[h]))
+            groups.append((start.strftime("%Y-%m-%d %H:00"), start, *buckets[h], False))
     else:
-        for a in range(0, len(times), size):
-            chunk = ng[a : a + size]
+        starts = list(range(0, len(times), size))
+        if len(starts) > 1 and len(times) - starts[-1] < size / 2:
+            starts.pop()  # a short tail (e.g. 2 parts) joins the subgroup before it: no 2-part point
+        for k, a in enumerate(starts):
+            b = starts[k + 1] if k + 1 < len(starts) else len(times)
+            chunk = ng[a:b]
             start = datetime.fromtimestamp(times[a], UTC)
-            groups.append((f"{a + 1}-{a + len(chunk)}", start, len(chunk), sum(bool(x) for x in chunk)))
+            groups.append((f"{a + 1}-{b}", start, b - a, sum(bool(x) for x in chunk), b - a < size))
     if len(groups) < 2:
         return None
     total = sum(g[2] for g in groups)
     p_bar = sum(g[3] for g in groups) / total
     subgroups = []
-    for label, start, n, bad in groups:
+    for label, start, n, bad, partial in groups:
         ucl, lcl = control_limits(p_bar, n)
-        subgroups.append(Subgroup(label, start, n, bad, bad / n, ucl, lcl))
+        subgroups.append(Subgroup(label, start, n, bad, bad / n, ucl, lcl, partial))
     return PChart(mode, size, p_bar, tuple(subgroups))
