@@ -9,7 +9,7 @@ process so torch's thread pool is set once:
   budget (``torch_threads`` 0 = auto: half the cores);
 * ``station-all-threads``: explanations on, every torch call on all cores (the old behaviour).
 
-Reported per run: mean and median of the analysis time per part (``Inspection.timings_ms['total']``,
+Reported per run: mean and median of the analysis time per part (``Inspection.timings_ms["analyze.total"]``,
 the model's own timing, so reading and storing images is not counted) and the run's wall time.
 Usage::
 
@@ -53,8 +53,8 @@ def one_run(data_dir: str, explain: str, threads: int, repeat: int) -> dict:
         ms: list[float] = []
         t0 = time.perf_counter()
         for _ in range(repeat):
-            insp.run(str(LINE), wo, on_result=lambda r: ms.append(r.inspection.timings_ms["total"])
-                     if "total" in r.inspection.timings_ms else None)
+            insp.run(str(LINE), wo, on_result=lambda r: ms.append(r.inspection.timings_ms["analyze.total"])
+                     if "analyze.total" in r.inspection.timings_ms else None)
         wall = time.perf_counter() - t0
         waited = time.perf_counter()
         insp.wait_explanations(timeout=1800)

@@ -162,7 +162,8 @@ def teach_memory(
     masks = list(ignore_masks) if ignore_masks is not None else [None] * n
     if len(masks) != n:
         raise ModelError(f"{len(masks)} ignore masks for {n} good images")
-    goods = PC.align_goods(images) if pixel_stats and not any(m is not None for m in masks) else None
+    goods = PC.align_goods(images) if pixel_stats else None
+    masked = any(m is not None for m in masks)  # known blemishes: the pixel channel would see them
     step("alignment")
     maps, keeps, patches, owners, geoms = [], [], [], [], []
     for i, img in enumerate(images):
@@ -188,7 +189,7 @@ def teach_memory(
     for k, ho in enumerate(C.folds(n, FOLDS, seed)):
         train = ~torch.isin(owner, torch.from_numpy(ho))
         bank = MemoryBank.build(allp[train], device=str(backbone.device), seed=seed + k)
-        stats = PC.stats_of(goods, np.setdiff1d(np.arange(n), ho)) if goods is not None else None
+        stats = PC.stats_of(goods, np.setdiff1d(np.arange(n), ho)) if goods is not None and not masked else None
         for i in ho:
             with torch.inference_mode():
                 d = L.smooth(bank.score_maps(maps[i][None]), sigma)[0].cpu()
@@ -197,10 +198,11 @@ def teach_memory(
             if stats is not None:
                 sc.pix[i] = PC.score(PC.z_aligned(goods.stack[i], goods.valid[i], stats))
             if probe_specs:
-                _probes(sc, i, backbone, bank, images[i] if goods is None else goods.stack[i], geoms[i],
-                        probe_specs, rng, sigma, stats, goods.valid[i] if goods is not None else None)
+                _probes(sc, i, backbone, bank, images[i] if stats is None else goods.stack[i], geoms[i],
+                        probe_specs, rng, sigma, stats, goods.valid[i] if stats is not None else None)
         step(f"held-out fold {k + 1}")
-    held, probe_raw, ratio = sc.choose(target_false_reject) if goods is not None else (sc.feat, sc.probe_feat, None)
+    use_pix = goods is not None and not masked
+    held, probe_raw, ratio = sc.choose(target_false_reject) if use_pix else (sc.feat, sc.probe_feat, None)
     cal = C.calibrate(held, target_false_reject)
     probes = estimate_misses(held, probe_raw, probe_specs, cal) if probe_specs else {}
     if probes:

@@ -25,7 +25,7 @@ import numpy as np
 
 from inspector.model import template as T
 
-MIN_IMAGES = 6  # fewer good images than this: no pixel channel (spread estimates too noisy)
+MIN_IMAGES = 5  # fewer good images than this: no pixel statistics (spread estimates too noisy)
 
 
 @dataclass
