@@ -75,15 +75,7 @@ def stats_of(goods: AlignedGoods, members: np.ndarray) -> T.PixelStats:
 
 def z_aligned(aligned: np.ndarray, valid: np.ndarray, stats: T.PixelStats) -> np.ndarray:
     """Robust z-map (H, W) of an image already in the statistics' frame (see ``template.pixel_z``)."""
-    import cv2
-
-    a = aligned.astype(np.float32)
-    t = stats.median.astype(np.float32)
-    k = np.ones((3, 3), np.uint8)
-    d = np.maximum(np.maximum(cv2.erode(t, k) - a, a - cv2.dilate(t, k)), 0.0).max(axis=2)
-    z = cv2.GaussianBlur(d / stats.spread, (0, 0), 0.7)
-    z[cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)) == 0] = 0.0
-    return z.astype(np.float32)
+    return T.z_of_aligned(aligned, valid, stats)
 
 
 def score(z: np.ndarray) -> float:

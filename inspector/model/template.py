@@ -310,17 +310,23 @@ def pixel_stats(images: list[np.ndarray]) -> PixelStats | None:
 
 def pixel_z(image: np.ndarray, stats: PixelStats) -> np.ndarray | None:
     """Robust z-map (H, W) float32 of ``image`` against ``stats``, in the image frame; None on size mismatch."""
-    import cv2
 
     if image.shape != stats.median.shape:
         return None
     size = (image.shape[1], image.shape[0])
     al = align(image, stats.median, affine=False)
     aligned, valid = warp_to_template(image, al, size)
+    return map_to_image(z_of_aligned(aligned, valid, stats), al, size)
+
+
+def z_of_aligned(aligned: np.ndarray, valid: np.ndarray, stats: PixelStats) -> np.ndarray:
+    """Robust z-map (H, W) float32 of an image already in the statistics' frame (3x3 shift-tolerant)."""
+    import cv2
+
     a = aligned.astype(np.float32)
     t = stats.median.astype(np.float32)
     k = np.ones((3, 3), np.uint8)
     d = np.maximum(np.maximum(cv2.erode(t, k) - a, a - cv2.dilate(t, k)), 0.0).max(axis=2)
     z = cv2.GaussianBlur(d / stats.spread, (0, 0), 0.7)
     z[cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)) == 0] = 0.0
-    return map_to_image(z.astype(np.float32), al, size)
+    return z.astype(np.float32)
