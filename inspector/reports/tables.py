@@ -31,6 +31,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     "inspections": (
         _c("inspection_id", "string", "", "unique id of the inspection (uuid4 hex)"),
         _c("order_id", "string", "", "work order"),
+        _c("work_order_version", "int", "", "version of the work order the part was judged with; empty if unknown"),
         _c("part_number", "string", "", "part number of the work order"),
         _c("lot", "string", "", "production lot"),
         _c("frame_name", "string", "", "image file name or part serial"),
@@ -133,7 +134,8 @@ def inspection_row(i: Inspection, reviews: list[Review]) -> dict[str, Any]:
     for f in i.findings:
         seen.setdefault(f.defect_type, None)
     return {
-        "inspection_id": i.id, "order_id": i.order_id, "part_number": i.part_number, "lot": i.lot,
+        "inspection_id": i.id, "order_id": i.order_id, "work_order_version": i.work_order_version,
+        "part_number": i.part_number, "lot": i.lot,
         "frame_name": i.frame_name, "source": i.source, "station": i.station, "operator": i.operator,
         "captured_at": i.captured_at, "inspected_at": i.inspected_at, "verdict": i.verdict.kind.value,
         "final_decision": fv.disposition.decision.value if fv.disposition else "",
