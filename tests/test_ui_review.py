@@ -26,7 +26,7 @@ ORDER = ROOT / "sample_data" / "workorders" / "WO-1001_bracket.txt"
 LINE = ROOT / "sample_data" / "parts" / "BR-100" / "line"
 # defective sample parts (crack, dent, stain, pits) plus two good ones
 FILES = ["line_04.png", "line_08.png", "line_12.png", "line_18.png", "line_01.png", "line_03.png"]
-PASSWORDS = {"root": "root-pass-1234", "ann": "ann-pass-1234", "olaf": "olaf-pass-1234"}
+from ui_review_support import PASSWORDS, add_accounts, open_window  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -44,28 +44,13 @@ def inspected_data(tmp_path_factory, ui_reference_dir) -> Path:
         assert summary.inspected == len(FILES)
         assert facade.wait_explanations(timeout=900)
         accounts = Accounts(facade.store)
-        admin = accounts.create_user("root", "Rita Admin", "admin", PASSWORDS["root"], None)
-        accounts.create_user("ann", "Ann Smith", "reviewer", PASSWORDS["ann"], admin)
-        accounts.create_user("olaf", "Olaf Op", "operator", PASSWORDS["olaf"], admin)
+        add_accounts(accounts)
     return data
 
 
 @pytest.fixture
 def window(qtbot, tmp_path, inspected_data):
-    from inspector.pipeline import Inspector
-    from inspector.settings import Settings
-    from ui.app import MainWindow, make_app
-
-    data = tmp_path / "data"
-    shutil.copytree(inspected_data, data)
-    make_app()
-    w = MainWindow(Inspector(Settings(data_dir=data, device="cpu")))
-    w.show()
-    qtbot.waitExposed(w)
-    w.activateWindow()
-    yield w
-    w.close()
-    qtbot.waitUntil(lambda: not w.isVisible(), timeout=120_000)
+    yield from open_window(qtbot, tmp_path, inspected_data, close_timeout_ms=120_000)
 
 
 def open_queue(qtbot, window):

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 pytestmark = [pytest.mark.usefixtures("qt_config")]
 
-PASSWORDS = {"root": "root-pass-1234", "ann": "ann-pass-1234", "olaf": "olaf-pass-1234"}
+from ui_review_support import PASSWORDS, add_accounts, open_window  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -39,28 +39,13 @@ def synthetic_data(tmp_path_factory) -> Path:
     with Store.open(settings.database_url, Path(settings.image_dir)) as store:
         copy_to_store(mem, store)
         accounts = Accounts(store)
-        admin = accounts.create_user("root", "Rita Admin", "admin", PASSWORDS["root"], None)
-        accounts.create_user("ann", "Ann Smith", "reviewer", PASSWORDS["ann"], admin)
-        accounts.create_user("olaf", "Olaf Op", "operator", PASSWORDS["olaf"], admin)
+        add_accounts(accounts)
     return data
 
 
 @pytest.fixture
 def window(qtbot, tmp_path, synthetic_data):
-    from inspector.pipeline import Inspector
-    from inspector.settings import Settings
-    from ui.app import MainWindow, make_app
-
-    data = tmp_path / "data"
-    shutil.copytree(synthetic_data, data)
-    make_app()
-    w = MainWindow(Inspector(Settings(data_dir=data, device="cpu")))
-    w.show()
-    qtbot.waitExposed(w)
-    w.activateWindow()
-    yield w
-    w.close()
-    qtbot.waitUntil(lambda: not w.isVisible(), timeout=60_000)
+    yield from open_window(qtbot, tmp_path, synthetic_data, close_timeout_ms=60_000)
 
 
 def open_queue(qtbot, window):
