@@ -71,9 +71,12 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor):
         self._explainer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inspector-explainer")
         self._pending: set[Future] = set()
         self.events = EventBus()
+        self._publishers: list[Any] = []
         for name, factory in plugins.load_all("inspector.publishers").items():
             try:
-                self.events.subscribe(factory(self.settings), background=True)
+                publisher = plugins.call_factory(factory, self.settings, self)
+                self.events.subscribe(publisher, background=True)
+                self._publishers.append(publisher)
             except Exception:  # a broken publisher is logged and skipped, never stops the station
                 log.exception("publisher %s failed to start", name)
         self.actor = self.settings.operator or "station"
@@ -375,6 +378,13 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor):
         self._explainer.shutdown(wait=True, cancel_futures=True)
         self._writer.shutdown(wait=True)
         self.events.close()
+        for publisher in self._publishers:  # after the bus has delivered what it held
+            closer = getattr(publisher, "close", None)
+            try:
+                if callable(closer):
+                    closer()
+            except Exception:
+                log.exception("publisher %r failed to close", publisher)
         if self._store is not None:
             self._store.close()
 

@@ -1,7 +1,10 @@
 """Entry-point plugins: one group per kind. A broken plugin is logged and skipped, never fatal.
 
 Groups: ``inspector.sources``, ``inspector.backends``, ``inspector.publishers`` (a factory
-``f(settings) -> callable(event)``, subscribed to the line's event bus), ``inspector.exporters``,
+``f(settings)`` or ``f(settings, station) -> callable(event)``, subscribed to the line's event
+bus on its own thread; ``station`` is the ``Inspector`` facade, for plugins that also control
+the line (triggers, order selection); an optional ``close()`` on the callable is called at
+shutdown), ``inspector.exporters``,
 ``inspector.commands`` (a module with ``register(subparsers)``: an ``inspector`` subcommand). Built-ins register the same way (see pyproject.toml), with a
 fallback table so a source checkout that was never pip-installed still works.
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
@@ -37,6 +41,49 @@ class PluginError(InspectorError, LookupError):
     """No plugin of that name in the group, or it failed to load."""
 
 
+GROUPS = tuple(BUILTINS)
+
+
+@dataclass(frozen=True)
+class PluginStatus:
+    """One registered plugin as ``inspector plugins`` lists it."""
+
+    group: str
+    name: str
+    target: str  # "module:attr"
+    distribution: str  # the installed distribution that registers it ("built-in" for the fallback table)
+    version: str
+    loaded: bool
+    error: str = ""
+
+
+@cache
+def _origins(group: str) -> dict[str, tuple[str, str]]:
+    out: dict[str, tuple[str, str]] = {}
+    try:
+        for ep in entry_points(group=group):
+            dist = getattr(ep, "dist", None)
+            out[ep.name] = (dist.metadata["Name"], dist.version) if dist is not None else ("?", "")
+    except Exception:  # listed as unknown origin; _table logs the failure
+        pass
+    return out
+
+
+def status(groups: tuple[str, ...] = GROUPS) -> list[PluginStatus]:
+    """Every registered plugin with whether it loads; a broken one carries its error, never raises."""
+    rows = []
+    for group in groups:
+        origins = _origins(group)
+        for name in names(group):
+            dist, version = origins.get(name, ("built-in", ""))
+            try:
+                get(group, name)
+                rows.append(PluginStatus(group, name, _table(group)[name], dist, version, True))
+            except PluginError as exc:
+                rows.append(PluginStatus(group, name, _table(group)[name], dist, version, False, str(exc)))
+    return rows
+
+
 @cache
 def _table(group: str) -> dict[str, str]:
     table = dict(BUILTINS.get(group, {}))
@@ -46,6 +93,18 @@ def _table(group: str) -> dict[str, str]:
     except Exception as exc:  # a broken distribution's metadata must not stop the station
         log.warning("cannot list plugins of %s: %s", group, exc)
     return table
+
+
+def call_factory(factory: Any, settings: Any, station: Any) -> Any:
+    """Build a publisher: ``factory(settings, station)`` when it takes two arguments, else ``factory(settings)``."""
+    import inspect
+
+    try:
+        params = [p for p in inspect.signature(factory).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    return factory(settings, station) if len(params) >= 2 else factory(settings)
 
 
 def names(group: str) -> list[str]:

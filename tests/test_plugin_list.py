@@ -1,0 +1,62 @@
+"""`inspector plugins`: lists every registered plugin with its status; a broken one is listed
+with its error and never stops the command or the station. Publisher factories get the
+station handle when they ask for it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from inspector import plugins
+from inspector.cli import main
+
+
+class StationAwarePublisher:
+    def __init__(self, settings, station):
+        self.settings, self.station, self.closed = settings, station, False
+
+    def __call__(self, event) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def registered(monkeypatch):
+    monkeypatch.setitem(plugins.BUILTINS, "inspector.publishers", {
+        "good": f"{__name__}:StationAwarePublisher",
+        "broken": "inspector_no_such_module:Publisher",
+    })
+    plugins._table.cache_clear()
+    yield
+    plugins._table.cache_clear()
+
+
+def test_lists_builtins_and_marks_a_broken_plugin(registered, capsys):
+    rc = main(["plugins", "--json"])
+    rows = {(r["group"], r["name"]): r for r in json.loads(capsys.readouterr().out)}
+    assert rc == 1  # something failed to load: a script can tell
+    assert rows[("inspector.sources", "folder")]["loaded"]
+    assert rows[("inspector.backends", "embedded-vlm")]["loaded"]
+    assert rows[("inspector.publishers", "good")]["loaded"]
+    broken = rows[("inspector.publishers", "broken")]
+    assert not broken["loaded"] and "inspector_no_such_module" in broken["error"]
+
+
+def test_text_listing_and_group_filter(registered, capsys):
+    assert main(["plugins", "--group", "sources"]) == 0
+    out = capsys.readouterr().out
+    assert "folder" in out and "loaded" in out and "publishers" not in out
+
+
+def test_station_gets_a_two_argument_publisher_and_closes_it(registered, tmp_path):
+    from inspector.pipeline import Inspector
+    from inspector.settings import Settings
+
+    insp = Inspector(Settings(data_dir=str(tmp_path)))
+    [publisher] = insp._publishers  # the broken one was skipped
+    assert isinstance(publisher, StationAwarePublisher) and publisher.station is insp
+    insp.close()
+    assert publisher.closed
