@@ -75,6 +75,8 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor):
         for name, factory in plugins.load_all("inspector.publishers").items():
             try:
                 publisher = plugins.call_factory(factory, self.settings, self)
+                if publisher is None:  # not configured on this station (no settings section): off
+                    continue
                 self.events.subscribe(publisher, background=True)
                 self._publishers.append(publisher)
             except Exception:  # a broken publisher is logged and skipped, never stops the station

@@ -4,7 +4,7 @@ Groups: ``inspector.sources``, ``inspector.backends``, ``inspector.publishers`` 
 ``f(settings)`` or ``f(settings, station) -> callable(event)``, subscribed to the line's event
 bus on its own thread; ``station`` is the ``Inspector`` facade, for plugins that also control
 the line (triggers, order selection); an optional ``close()`` on the callable is called at
-shutdown), ``inspector.exporters``,
+shutdown; a factory returns None when the station has not configured it: ``settings.plugin(name)``), ``inspector.exporters``,
 ``inspector.commands`` (a module with ``register(subparsers)``: an ``inspector`` subcommand). Built-ins register the same way (see pyproject.toml), with a
 fallback table so a source checkout that was never pip-installed still works.
 """

@@ -72,6 +72,20 @@ class Settings:
     # issue 13, the station (docs/app.md): NG/REVIEW stay on the banner until acknowledged; floor layout
     hold_flagged: bool = True
     floor_layout: bool = False  # large text, touch-size buttons, high contrast
+    # issue 11: one section per plugin, e.g. {"mqtt": {"host": "127.0.0.1"}}; a plugin without its
+    # section stays off (docs/integrations.md). Env: INSPECTOR_PLUGINS='{"mqtt": {...}}' (JSON)
+    plugins: dict[str, Any] = field(default_factory=dict)
+
+    def plugin(self, name: str) -> dict[str, Any] | None:
+        """The settings section of plugin ``name``, or None when the station has not configured it."""
+        section = (self.plugins or {}).get(name)
+        if section is None or section is False:
+            return None
+        if section is True:
+            return {}
+        if not isinstance(section, dict):
+            raise SettingsError(f"plugins.{name} must be a mapping of that plugin's settings, not {section!r}")
+        return None if section.get("enabled", True) is False else dict(section)
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser()

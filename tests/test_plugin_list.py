@@ -60,3 +60,15 @@ def test_station_gets_a_two_argument_publisher_and_closes_it(registered, tmp_pat
     assert isinstance(publisher, StationAwarePublisher) and publisher.station is insp
     insp.close()
     assert publisher.closed
+
+
+def test_plugin_settings_sections(tmp_path, monkeypatch):
+    from inspector.settings import Settings, SettingsError
+
+    monkeypatch.setenv("INSPECTOR_PLUGINS", '{"mqtt": {"host": "127.0.0.1", "port": 1884}, "opcua": false}')
+    s = Settings.load({"data_dir": str(tmp_path)})
+    assert s.plugin("mqtt") == {"host": "127.0.0.1", "port": 1884}
+    assert s.plugin("opcua") is None and s.plugin("modbus") is None
+    assert Settings(data_dir=tmp_path, plugins={"http": {"enabled": False}}).plugin("http") is None
+    with pytest.raises(SettingsError, match="plugins.http"):
+        Settings(data_dir=tmp_path, plugins={"http": "yes"}).plugin("http")
