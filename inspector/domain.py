@@ -301,6 +301,7 @@ class Inspection:
     timings_ms: dict[str, float] = field(default_factory=dict)
     operator: str = ""
     work_order_version: int | None = field(default=None, compare=False, metadata={"content": False})  # judged with
+    reinspects_id: str | None = field(default=None, compare=False, metadata={"content": False})  # re-judged
 
 
 @dataclass(frozen=True)

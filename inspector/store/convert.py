@@ -151,6 +151,7 @@ def inspection_values(insp: Inspection, version: int, stored_at: datetime) -> di
         "timings_ms": to_data(insp.timings_ms),
         "operator": insp.operator,
         "n_findings": len(insp.findings),
+        "reinspects_id": getattr(insp, "reinspects_id", None),
     }
     _aware(f"inspection {insp.id}: captured_at", insp.captured_at)
     _aware(f"inspection {insp.id}: inspected_at", insp.inspected_at)
@@ -240,6 +241,7 @@ def inspection_from_row(row: Any, findings: list[Any], explanation: Any | None) 
         timings_ms=dict(row.timings_ms),
         operator=row.operator,
         work_order_version=row.work_order_version,
+        reinspects_id=getattr(row, "reinspects_id", None),
     )
 
 

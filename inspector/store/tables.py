@@ -122,6 +122,8 @@ class InspectionRow(Base):
     timings_ms: Mapped[dict[str, Any]] = mapped_column(JSON)
     operator: Mapped[str] = mapped_column(String(128))
     n_findings: Mapped[int] = mapped_column(Integer)  # lets a reader prove no finding is missing
+    # revision 0003: the record this one re-judged (``inspector reinspect``); unique: one successor each
+    reinspects_id: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
 
 
 class FindingRow(Base):
