@@ -67,6 +67,7 @@ class Frame:
     capture_ms: float | None = None
     grabbed_at: float | None = None  # time.perf_counter() when a live grabber took it
     meta: dict[str, Any] = field(default_factory=dict)  # a plugin source's own extras
+    part_id: str = ""  # the part's id when the source knows it (a trigger gave it); docs/integrations.md
 
     @property
     def size(self) -> tuple[int, int]:
@@ -211,12 +212,8 @@ class Finding:
 
     def measure(self, name: str) -> float | None:
         """The value of a clause measure (length|width|area|diameter|depth) in canonical units."""
-        return {
-            "length": self.length_mm,
-            "width": self.width_mm,
-            "area": self.area_mm2,
-            "diameter": self.diameter_mm,
-        }.get(name)
+        return {"length": self.length_mm, "width": self.width_mm, "area": self.area_mm2,
+                "diameter": self.diameter_mm}.get(name)
 
 
 @dataclass(frozen=True)
@@ -302,6 +299,8 @@ class Inspection:
     operator: str = ""
     work_order_version: int | None = field(default=None, compare=False, metadata={"content": False})  # judged with
     reinspects_id: str | None = field(default=None, compare=False, metadata={"content": False})  # re-judged
+    # read from a code in the image, given by the trigger or <order>-<lot>-<sequence>; hashed only when set
+    part_id: str = field(default="", metadata={"content": "if-set"})
 
 
 @dataclass(frozen=True)
@@ -350,11 +349,13 @@ def to_data(obj: Any, *, content_only: bool = False) -> Any:
     """Convert a domain object (nested) into JSON-ready data: dicts, lists, str, float; never arrays.
 
     ``content_only``: leave out fields marked ``metadata={"content": False}`` (store-assigned
-    version numbers), as content hashes do (``inspector.canonical``)."""
+    version numbers), and empty ones marked ``"if-set"`` (fields added later, so records hashed
+    before they existed hash the same), as content hashes do (``inspector.canonical``)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: to_data(getattr(obj, f.name), content_only=content_only) for f in dataclasses.fields(obj)
                 if not isinstance(getattr(obj, f.name), np.ndarray)
-                and not (content_only and f.metadata.get("content") is False)}
+                and not (content_only and (f.metadata.get("content") is False or (
+                    f.metadata.get("content") == "if-set" and getattr(obj, f.name) in ("", None))))}
     if isinstance(obj, enum.Enum):
         return obj.value
     if isinstance(obj, datetime):
@@ -383,10 +384,8 @@ def finding_from_data(d: dict[str, Any]) -> Finding:
         defect_type=d["defect_type"],
         type_score=d.get("type_score", 0.0),
         type_candidates=_tuple2(d.get("type_candidates", ())),
-        length_mm=d.get("length_mm"),
-        width_mm=d.get("width_mm"),
-        area_mm2=d.get("area_mm2"),
-        diameter_mm=d.get("diameter_mm"),
+        length_mm=d.get("length_mm"), width_mm=d.get("width_mm"),
+        area_mm2=d.get("area_mm2"), diameter_mm=d.get("diameter_mm"),
         uncertain=d.get("uncertain", False),
         type_uncertain=d.get("type_uncertain", False),
     )

@@ -9,7 +9,8 @@ and a bounded queue, so it can never hold the line; ``close()`` drains those que
 Events, in the order a run emits them::
 
     LineStarted -> (FrameArrived) -> PartStarted -> PartJudged -> PartStored -> ExplanationReady
-                   PartFailed, SourceLost, SourceReconnected whenever they happen -> LineStopped
+                   PartFailed, SourceLost, SourceReconnected, TriggerRequested whenever they happen
+                   -> LineStopped
 """
 
 from __future__ import annotations
@@ -108,6 +109,17 @@ class SourceReconnected:
 
 
 @dataclass(frozen=True)
+class TriggerRequested:
+    """A software trigger (``Inspector.trigger``): inspect a part now; ``part_id`` if the caller knows it.
+
+    ``run_id`` is the running line's, "" when none runs (the trigger waits for the next run)."""
+
+    run_id: str
+    part_id: str | None
+    origin: str
+
+
+@dataclass(frozen=True)
 class LineStopped:
     """The run ended; ``summary`` is its ``inspector.line.RunSummary``."""
 
@@ -116,9 +128,9 @@ class LineStopped:
 
 
 Event = (LineStarted | FrameArrived | PartStarted | PartJudged | PartStored | PartFailed | ExplanationReady
-         | SourceLost | SourceReconnected | LineStopped)
+         | SourceLost | SourceReconnected | TriggerRequested | LineStopped)
 EVENT_TYPES: tuple[type, ...] = (LineStarted, FrameArrived, PartStarted, PartJudged, PartStored, PartFailed,
-                                 ExplanationReady, SourceLost, SourceReconnected, LineStopped)
+                                 ExplanationReady, SourceLost, SourceReconnected, TriggerRequested, LineStopped)
 Subscriber = Callable[[Any], None]
 
 

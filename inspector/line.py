@@ -13,7 +13,9 @@ parts in a row could not be stored (disk full, database gone).
 Live sources (a camera) are decoupled from inspection by :class:`LatestFrameSource`: a
 grabber thread reads the camera at its own frame rate and publishes every frame, the
 inspection takes the newest one. Sources whose frames are parts (folder, files, hot folder,
-video file) are inspected frame by frame through :class:`TapSource`.
+video file) are inspected frame by frame through :class:`TapSource`. In the trigger modes
+``free-run`` (part detection), ``software`` and ``hardware`` a video or live source is read as
+parts by :class:`inspector.parts.source.PartSource` (docs/integrations.md, "Parts and part identity").
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ from inspector.events import (
     SourceReconnected,
 )
 from inspector.model.base import Cancelled, ModelError, NotTaughtError, Progress
+from inspector.parts.detect import DetectionSettings
+from inspector.parts.source import PartSource
+from inspector.parts.trigger import EVERY_FRAME, TriggerQueue
 from inspector.sources import FrameSource, SourceError
 
 log = logging.getLogger(__name__)
@@ -233,9 +238,13 @@ def is_stream(source: FrameSource) -> bool:
     return bool(getattr(source, "is_live", False)) and getattr(source, "name", "") != "hotfolder"
 
 
-def wrap_source(source: FrameSource, bus: EventBus, run_id: str) -> FrameSource:
-    """The source as the line reads it: every frame published, a camera read by its own thread."""
-    if isinstance(source, (TapSource, LatestFrameSource)):
+def wrap_source(source: FrameSource, bus: EventBus, run_id: str, *, mode: str = EVERY_FRAME,
+                triggers: TriggerQueue | None = None, detection: DetectionSettings | None = None) -> FrameSource:
+    """The source as the line reads it: every frame published, a camera read by its own thread.
+
+    ``mode`` (a resolved trigger mode, :mod:`inspector.parts.trigger`): ``every-frame`` as below;
+    ``free-run``, ``software`` and ``hardware`` read the source as parts (:class:`PartSource`)."""
+    if isinstance(source, (TapSource, LatestFrameSource, PartSource)):
         return source
     report = source.on_error
 
@@ -248,10 +257,12 @@ def wrap_source(source: FrameSource, bus: EventBus, run_id: str) -> FrameSource:
     def show(image: np.ndarray) -> None:
         bus.publish(FrameArrived(run_id, image))
 
-    if is_stream(source):
-        def back(gap: float) -> None:
-            bus.publish(SourceReconnected(run_id, source.description, gap))
+    def back(gap: float) -> None:
+        bus.publish(SourceReconnected(run_id, source.description, gap))
 
+    if mode != EVERY_FRAME:
+        return PartSource(source, mode, TriggerQueue() if triggers is None else triggers, show, back, detection)
+    if is_stream(source):
         return LatestFrameSource(source, show, back)
     return TapSource(source, show)
 
@@ -259,11 +270,13 @@ def wrap_source(source: FrameSource, bus: EventBus, run_id: str) -> FrameSource:
 def run_line(inspect: InspectFn, bus: EventBus, source: FrameSource, work_order: WorkOrder, *,
              run_id: str | None = None, cancel: threading.Event | None = None,
              progress: Progress | None = None, limit: int | None = None,
-             max_failures: int = MAX_FAILURES) -> RunSummary:
+             max_failures: int = MAX_FAILURES, mode: str = EVERY_FRAME, triggers: TriggerQueue | None = None,
+             detection: DetectionSettings | None = None) -> RunSummary:
     """Inspect every part ``source`` delivers until it ends, ``cancel`` is set or ``limit`` is reached.
 
     ``inspect(frame, work_order) -> PartResult`` analyses, judges and stores one part (the
     facade's ``inspect_frame``). ``progress(done, total, name)`` may raise ``Cancelled``.
+    ``mode``/``triggers``/``detection``: how a video or live source becomes parts (:func:`wrap_source`).
     Returns the run's summary (also published in :class:`~inspector.events.LineStopped`).
     """
     run_id = run_id or uuid.uuid4().hex
@@ -280,7 +293,7 @@ def run_line(inspect: InspectFn, bus: EventBus, source: FrameSource, work_order:
         if isinstance(event, SourceLost) and event.run_id == run_id:
             summary.errors.append(event.message)
 
-    source = wrap_source(source, bus, run_id)
+    source = wrap_source(source, bus, run_id, mode=mode, triggers=triggers, detection=detection)
     unsubscribe = bus.subscribe(source_error, SourceLost)
     done = threading.Event()
 

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import fields, replace
 from pathlib import Path
@@ -34,6 +34,7 @@ from inspector.events import (
     SourceLost,
 )
 from inspector.facade_backlog import BacklogDoor
+from inspector.facade_parts import PartsDoor
 from inspector.facade_records import RecordsDoor, render_display
 from inspector.facade_trace import TraceDoor
 from inspector.facade_zones import ZonesDoor
@@ -53,7 +54,7 @@ log = logging.getLogger(__name__)
 MAX_EXPLAIN_BACKLOG = 8  # beyond this many queued flagged parts, explanations use the template
 
 
-class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor):
+class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor, PartsDoor):
     """Facade over the core. Thread-safe for one GUI/CLI thread plus its own workers.
 
     ``events`` is the line's event bus (``inspector.events``): the app, the CLI and every
@@ -252,7 +253,7 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor):
             frame = intake.storable(frame)
             refused = intake.refused_inspection(frame, work_order, problem, model=self.backend.info(),
                                                 station=self.settings.station, operator=self.actor)
-            refused.work_order_version = work_order.version
+            refused.work_order_version, refused.part_id = work_order.version, self.part_id_for(frame, work_order)
             self.events.publish(PartJudged(run_id, refused))
             self._write(self._store_part, refused, frame)
             return PartResult(refused, frame.image, None)
@@ -270,7 +271,7 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor):
             model=analysis.model, thresholds=dict(analysis.thresholds), image_score=analysis.image_score,
             findings=list(analysis.findings), verdict=verdict, image_size=(w, h),
             pixel_size_mm=work_order.pixel_size_mm, operator=self.actor, work_order_version=work_order.version,
-        )
+            part_id=self.part_id_for(frame, work_order))
         timings = {f"analyze.{k}": v for k, v in analysis.timings_ms.items()}
         timings.update(capture=float(frame.capture_ms or 0.0), analyze=(t1 - t0) * 1e3, judge=(t2 - t1) * 1e3)
         inspection.timings_ms = timings
@@ -319,14 +320,14 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor):
             on_result: Callable[[PartResult], None] | None = None,
             on_error: Callable[[str], None] | None = None,
             progress: Progress | None = None, cancel: threading.Event | None = None,
-            limit: int | None = None, run_id: str | None = None) -> RunSummary:
+            limit: int | None = None, run_id: str | None = None, trigger_mode: str | None = None) -> RunSummary:
         """Inspect every frame of a source on this thread (the one line loop, ``inspector.line``).
 
         ``source``: a source spec (folder, files, ``video:``, ``hotfolder:``, ``camera:N``) or an
         open-able ``FrameSource``. Bad frames are reported and skipped; the run goes on. Every
         step is published on ``events``; ``on_result``/``on_error`` are shorthands for
-        subscribing to this run's ``PartStored``/``PartFailed`` and source problems.
-        Raises ``SourceError`` when the source as a whole cannot be opened.
+        subscribing to this run's ``PartStored``/``PartFailed`` and source problems. ``trigger_mode``
+        (default: settings): how a video or camera becomes parts (``facade_parts``; ``TriggerError``).
         """
         run_id = run_id or uuid.uuid4().hex
         if not isinstance(source, FrameSource):
@@ -344,12 +345,14 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor):
             elif isinstance(event, SourceLost) and on_error is not None:
                 on_error(event.message)
 
+        options = self.line_options(source, run_id, trigger_mode)
         unsubscribe = self.events.subscribe(forward, PartStored, PartFailed, SourceLost)
         try:
             return run_line(functools.partial(self.inspect_frame, run_id=run_id), self.events, source,
-                            work_order, run_id=run_id, cancel=cancel, progress=progress, limit=limit)
+                            work_order, run_id=run_id, cancel=cancel, progress=progress, limit=limit, **options)
         finally:
             unsubscribe()
+            self.line_ended(run_id)
 
     def wait_explanations(self, timeout: float | None = None) -> bool:
         """Block until queued explanations are stored. True when none is left."""
@@ -395,8 +398,3 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def iter_images(paths: Iterable[str | Path]) -> list[np.ndarray]:
-    """Read image files as RGB arrays (SourceError names the bad file)."""
-    return [read_image(p) for p in paths]

@@ -75,6 +75,14 @@ class Settings:
     # issue 11: one section per plugin, e.g. {"mqtt": {"host": "127.0.0.1"}}; a plugin without its
     # section stays off (docs/integrations.md). Env: INSPECTOR_PLUGINS='{"mqtt": {...}}' (JSON)
     plugins: dict[str, Any] = field(default_factory=dict)
+    # issue 11, parts not frames (docs/integrations.md "Parts and part identity"): how a video or camera
+    # becomes parts (auto|free-run|software|hardware|every-frame), part detection, part ids from codes
+    trigger_mode: str = "auto"
+    part_motion: float = 2.0  # mean grey change between frames below which the view is still (0..255)
+    part_presence: float = 0.05  # fraction of the view that differs from the empty belt: a part is there
+    part_settle_frames: int = 3  # still frames before a part is taken (the sharpest of them is inspected)
+    part_empty_frames: int = 2  # frames without a part before the next one can start
+    read_codes: bool = True  # read the part id from a DataMatrix/QR/barcode in the image (zxing-cpp)
 
     def plugin(self, name: str) -> dict[str, Any] | None:
         """The settings section of plugin ``name``, or None when the station has not configured it."""
@@ -122,6 +130,7 @@ class Settings:
             self.retention_keep_unreviewed = self.retention_keep_unreviewed.strip().lower() in ("1", "true", "yes")
         for name in ("max_image_pixels", "max_image_bytes"):  # issue 12: image limits
             setattr(self, name, _positive_int(name, getattr(self, name)))
+        _check_parts(self)
         if not isinstance(self.torch_threads, int) or isinstance(self.torch_threads, bool) or self.torch_threads < 0:
             raise SettingsError(f"torch_threads must be a whole number >= 0 (0 = auto), not {self.torch_threads!r}")
 
@@ -243,6 +252,28 @@ def _settings_error(exc: ValidationError) -> SettingsError:
         return SettingsError(f"unknown setting(s): {', '.join(unknown)} (known: {known})")
     bad = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e.get('input')!r})" for e in errors)
     return SettingsError(f"invalid settings: {bad}")
+
+
+def _check_parts(s: Settings) -> None:
+    """Trigger mode and part-detection values (issue 11); SettingsError naming the bad one."""
+    from inspector.parts.trigger import MODES
+
+    s.trigger_mode = str(s.trigger_mode).strip().lower()
+    if s.trigger_mode not in MODES:
+        raise SettingsError(f"trigger_mode must be one of {', '.join(MODES)}, not {s.trigger_mode!r}")
+    if isinstance(s.read_codes, str):
+        s.read_codes = s.read_codes.strip().lower() in ("1", "true", "yes")
+    for name, low, high in (("part_motion", 0.0, 255.0), ("part_presence", 0.0, 1.0)):
+        value = getattr(s, name)
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{name} must be a number, not {value!r}") from None
+        if not low < value <= high:
+            raise SettingsError(f"{name} must be above {low:g} and at most {high:g}, not {value:g}")
+        setattr(s, name, value)
+    for name in ("part_settle_frames", "part_empty_frames"):
+        setattr(s, name, _positive_int(name, getattr(s, name)))
 
 
 def _positive_int(name: str, value: Any) -> int:

@@ -53,6 +53,11 @@ class FrameSource:
 
     name = "source"
     is_live = False
+    # Trigger modes it supports (inspector.parts.trigger); () = derived: a video or a live stream runs
+    # free-run/software/every-frame, others every-frame. A camera with a trigger input lists "hardware"
+    # and may define set_trigger_mode(mode) (called before open) and software_trigger() -> bool
+    # (fire the device, e.g. GenICam TriggerSoftware: its next frame is the part).
+    trigger_modes: tuple[str, ...] = ()
 
     def __init__(self, on_error: ErrorHandler | None = None):
         self.on_error: ErrorHandler = on_error or _log_error

@@ -152,6 +152,7 @@ def inspection_values(insp: Inspection, version: int, stored_at: datetime) -> di
         "operator": insp.operator,
         "n_findings": len(insp.findings),
         "reinspects_id": getattr(insp, "reinspects_id", None),
+        "part_id": str(getattr(insp, "part_id", "") or ""),
     }
     _aware(f"inspection {insp.id}: captured_at", insp.captured_at)
     _aware(f"inspection {insp.id}: inspected_at", insp.inspected_at)
@@ -242,6 +243,7 @@ def inspection_from_row(row: Any, findings: list[Any], explanation: Any | None) 
         operator=row.operator,
         work_order_version=row.work_order_version,
         reinspects_id=getattr(row, "reinspects_id", None),
+        part_id=getattr(row, "part_id", "") or "",
     )
 
 

@@ -90,6 +90,12 @@ class Store(Catalog):
 
     # --- inspections ------------------------------------------------------------------
 
+    def next_part_sequence(self, order_id: str, lot: str) -> int:
+        """The next sequence number of generated part ids of ``order_id``/``lot`` (never repeats)."""
+        from inspector.store.sequences import next_part_sequence
+
+        return next_part_sequence(self._engine, order_id, lot)
+
     def save_inspection(self, inspection: Inspection, *, work_order_version: int | None = None) -> None:
         """Store one inspection and all its findings in ONE transaction (all or nothing).
 

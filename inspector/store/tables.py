@@ -124,6 +124,18 @@ class InspectionRow(Base):
     n_findings: Mapped[int] = mapped_column(Integer)  # lets a reader prove no finding is missing
     # revision 0003: the record this one re-judged (``inspector reinspect``); unique: one successor each
     reinspects_id: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
+    # revision 0004: the part's id (code read in the image, trigger message or <order>-<lot>-<sequence>)
+    part_id: Mapped[str] = mapped_column(String(128), index=True)
+
+
+class PartSequenceRow(Base):
+    """Revision 0004: the last sequence number of generated part ids, per order and lot (a counter)."""
+
+    __tablename__ = "part_sequences"
+
+    order_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    lot: Mapped[str] = mapped_column(String(128), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
 
 
 class FindingRow(Base):

@@ -1,0 +1,106 @@
+"""Software triggers (issue 11, point 1): ``Inspector.trigger`` queues a trigger; a live source
+in ``software`` mode waits for it and inspects the newest frame as one part with the trigger's
+part id. A real camera source (OpenCV on a looping video file), the real facade and store, a fast
+fake model."""
+
+from __future__ import annotations
+
+import cv2
+import pytest
+from parts_support import belt, run_in_thread, wait_for, write_belt_video
+from zone_support import ScratchBackend, part_image, write_order
+
+from inspector.events import PartStored, TriggerRequested
+from inspector.parts.trigger import Trigger, TriggerError, TriggerQueue, resolve_mode
+from inspector.pipeline import Inspector
+from inspector.settings import Settings
+from inspector.sources.builtin import CameraSource, FolderSource, VideoSource
+
+
+@pytest.fixture
+def facade(tmp_path):
+    f = Inspector(Settings(data_dir=tmp_path / "data", device="cpu", explain="off", read_codes=False),
+                  backend=ScratchBackend())
+    yield f
+    f.close()
+
+
+def _camera_video(tmp_path):
+    part = cv2.cvtColor(part_image(), cv2.COLOR_RGB2BGR)
+    return write_belt_video(tmp_path / "cam.avi", [part, part], sit=5)
+
+
+def test_software_trigger_inspects_one_part_per_trigger_with_its_id(tmp_path, facade):
+    wo = facade.load_work_order(write_order(tmp_path))
+    stored, requested = [], []
+    facade.events.subscribe(lambda e: stored.append(e.inspection), PartStored)
+    facade.events.subscribe(requested.append, TriggerRequested)
+    camera = CameraSource(str(_camera_video(tmp_path)), max_backoff_s=0.05)  # loops: a camera that never ends
+    thread, cancel, out = run_in_thread(facade, camera, wo, trigger_mode="software")
+    for part_id in ("SN-0001", "SN-0002", None):
+        n = len(stored)
+        facade.trigger(part_id, origin="test")
+        assert wait_for(lambda n=n: len(stored) > n), out
+    assert wait_for(lambda: len(stored) == 3)
+    cancel.set()
+    thread.join(30)
+    summary = out["summary"]
+    assert summary.inspected == 3  # frames without a trigger are never inspections
+    assert [i.part_id for i in stored[:2]] == ["SN-0001", "SN-0002"]
+    assert stored[2].part_id == "WO-7001-L-1-000001"  # no id given: generated from order, lot, sequence
+    assert [(e.part_id, e.origin) for e in requested] == [("SN-0001", "test"), ("SN-0002", "test"), (None, "test")]
+    assert all(e.run_id == summary.run_id for e in requested)
+    assert [i.part_id for i in facade.query(order_id="WO-7001")][::-1] == [i.part_id for i in stored]
+
+
+def test_a_trigger_before_the_line_starts_waits_for_it(tmp_path, facade):
+    wo = facade.load_work_order(write_order(tmp_path))
+    facade.trigger("EARLY-1", origin="plc")
+    stored = []
+    facade.events.subscribe(lambda e: stored.append(e.inspection), PartStored)
+    thread, cancel, out = run_in_thread(facade, CameraSource(str(_camera_video(tmp_path))), wo,
+                                        trigger_mode="software")
+    assert wait_for(lambda: len(stored) == 1), out
+    cancel.set()
+    thread.join(30)
+    assert stored[0].part_id == "EARLY-1"
+
+
+def test_a_video_file_in_software_mode_gives_its_next_frame_per_trigger(tmp_path, facade):
+    wo = facade.load_work_order(write_order(tmp_path))
+    stored = []
+    facade.events.subscribe(lambda e: stored.append(e.inspection), PartStored)
+    thread, cancel, out = run_in_thread(facade, VideoSource(str(_camera_video(tmp_path))), wo,
+                                        trigger_mode="software")
+    for i in range(4):
+        facade.trigger(f"V-{i}")
+        assert wait_for(lambda i=i: len(stored) == i + 1), out
+    cancel.set()
+    thread.join(30)
+    assert [s.frame_name for s in stored] == [f"frame-{i:06d}" for i in range(4)]
+
+
+def test_bad_trigger_ids_and_modes_are_typed_errors(tmp_path, facade):
+    with pytest.raises(TriggerError, match="control characters"):
+        facade.trigger("SN\x00-1")
+    with pytest.raises(TriggerError, match="at most 128"):
+        facade.trigger("x" * 200)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), belt(20, 20))
+    assert resolve_mode("software", FolderSource(folder)) == "every-frame"  # files are parts
+    with pytest.raises(TriggerError, match="does not support trigger mode 'hardware'"):
+        resolve_mode("hardware", CameraSource("0"))
+    with pytest.raises(TriggerError, match="unknown trigger mode"):
+        resolve_mode("sometimes", CameraSource("0"))
+    assert resolve_mode("auto", CameraSource("0")) == "free-run"
+    assert resolve_mode(None, VideoSource("x.avi")) == "free-run"
+
+
+def test_trigger_queue_is_bounded_and_announces_ids_in_order():
+    q = TriggerQueue(maxlen=3)
+    for i in range(5):
+        q.put(Trigger(f"P{i}" if i != 3 else None, "t"))
+    assert q.dropped == 2 and len(q) == 3
+    assert q.take_part_id() == "P2" and q.take_part_id() == "P4"  # the one without an id is skipped
+    assert q.take_part_id() is None and q.get(timeout=0.01) is None
