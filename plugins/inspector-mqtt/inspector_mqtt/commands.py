@@ -40,7 +40,7 @@ def parse(payload: bytes, key: str) -> tuple[str | None, str]:
         raise CommandError("command payload is not UTF-8 text") from None
     if not text:
         return None, ""
-    if text[0] in "{\"":
+    if text[0] in "{[\"":
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
