@@ -125,3 +125,21 @@ def test_an_existing_database_migrates_and_its_report_hashes_still_verify(tmp_pa
         assert lot_document_hash(store, wo.order_id) != printed  # a new part, with its id, is in the hash
     finally:
         store.close()
+
+
+def test_the_review_queue_and_the_lookup_find_parts_by_id(tmp_path):
+    from inspector.domain import Frame, utcnow
+
+    with Inspector(Settings(data_dir=tmp_path / "data", device="cpu", explain="off", read_codes=False),
+                   backend=ScratchBackend()) as facade:
+        wo = facade.load_work_order(write_order(tmp_path))
+        for pid in ("SN-100", "SN-101", "SN-2000", "", "AB_1%"):
+            facade.inspect_frame(Frame(image=part_image(), source="t", name=f"f-{pid}.png", part_id=pid,
+                                       captured_at=utcnow()), wo)
+        assert [i.part_id for i in facade.query(part_id="SN-101")] == ["SN-101"]
+        assert sorted(i.part_id for i in facade.query(part_id="SN-10")) == ["SN-100", "SN-101"]  # its beginning
+        assert [i.part_id for i in facade.query(part_id="AB_")] == ["AB_1%"]  # LIKE characters taken literally
+        assert facade.query(part_id="AB%") == []
+        assert [i.part_id for i in facade.query(part_id="WO-7001")] == ["WO-7001-L-1-000001"]  # generated
+        assert [i.part_id for i in facade.pull_for_review("sn-2000")] == ["SN-2000"]  # any case, exact first
+        assert {i.part_id for i in facade.pull_for_review("SN-1")} == {"SN-100", "SN-101"}

@@ -6,11 +6,13 @@ import argparse
 import csv
 import json
 import sys
+import threading
 from datetime import datetime
 from pathlib import Path
 
 from inspector.cli import UserError
 from inspector.cli._guards import positive_int
+from inspector.cli._parts import add_trigger_options, start_stdin_triggers
 from inspector.domain import Inspection, to_data
 from inspector.events import PartFailed, PartStored, SourceLost
 
@@ -22,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--explain", choices=("async", "sync", "off"), help="NG/REVIEW explanations (default async)")
     p.add_argument("--limit", type=positive_int, help="stop after N parts (live sources)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_trigger_options(p)
     p.set_defaults(func=run_inspect)
 
     t = sub.add_parser("teach", help="teach a part number from good images (+ optional labelled defects)")
@@ -41,12 +44,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--since", type=datetime.fromisoformat, help="ISO date/time")
     q.add_argument("--until", type=datetime.fromisoformat, help="ISO date/time")
     q.add_argument("--flagged", action="store_true", help="only NG and REVIEW")
+    q.add_argument("--part-id", help="only the records of this part id (or ids starting with it)")
     q.add_argument("--limit", type=positive_int, default=50)
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=run_list)
 
     s = sub.add_parser("show", help="show one inspection in full")
-    s.add_argument("id", help="inspection id (a unique prefix is enough)")
+    s.add_argument("id", help="inspection id (a unique prefix is enough) or a part id (every record of it)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=run_show)
 
@@ -80,17 +84,21 @@ def run_inspect(args, ctx) -> int:
         bar.set_postfix_str(name)
 
     rows: list[Inspection] = []
+    failed: list[str] = []
 
     def on_event(event: PartStored | PartFailed | SourceLost) -> None:  # the line's events, this thread
         if isinstance(event, PartStored):
             rows.append(event.inspection)
         else:
+            failed.extend([event.message] if isinstance(event, PartFailed) else [])
             bar.write(f"error: {event.message}")
 
+    cancel = threading.Event()  # --trigger software: the end of stdin stops the line
+    start_stdin_triggers(insp, cancel, args.trigger, lambda: len(rows) + len(failed))
     unsubscribe = insp.events.subscribe(on_event, PartStored, PartFailed, SourceLost)
     try:
         summary = insp.run(args.source if len(args.source) > 1 else args.source[0], wo, progress=progress,
-                           limit=args.limit)
+                           limit=args.limit, cancel=cancel, trigger_mode=args.trigger)
     finally:
         unsubscribe()
         bar.close()
@@ -183,17 +191,19 @@ def print_table(rows: list[Inspection]) -> None:
     if not rows:
         print("no inspections")
         return
-    print(f"{'id':10} {'time':19} {'order':10} {'part':14} {'verdict':7} {'findings':>8}  reason")
+    print(f"{'id':10} {'time':19} {'order':10} {'part id':22} {'verdict':7} {'findings':>8}  reason")
     for r in rows:
         reason = r.verdict.reasons[0] if r.verdict.reasons else ""
-        print(f"{r.id[:10]:10} {r.inspected_at:%Y-%m-%d %H:%M:%S} {r.order_id[:10]:10} {r.frame_name[:14]:14} "
+        part = r.part_id or r.frame_name  # records from before part ids: the frame's name
+        print(f"{r.id[:10]:10} {r.inspected_at:%Y-%m-%d %H:%M:%S} {r.order_id[:10]:10} {part[:22]:22} "
               f"{r.verdict.kind.value:7} {len(r.findings):>8}  {reason[:70]}")
 
 
 def run_list(args, ctx) -> int:
     verdicts = args.verdict or (["NG", "REVIEW"] if args.flagged else None)
     rows = ctx.inspector.query(order_id=args.order, lot=args.lot, verdicts=verdicts,
-                               defect_type=args.defect_type, since=args.since, until=args.until, limit=args.limit)
+                               defect_type=args.defect_type, since=args.since, until=args.until, limit=args.limit,
+                               part_id=args.part_id)
     if args.json:
         print(json.dumps([to_data(r) for r in rows], indent=2))
     else:
@@ -204,20 +214,28 @@ def run_list(args, ctx) -> int:
 def run_show(args, ctx) -> int:
     insp = ctx.inspector
     ident = args.id
+    of_part = [r for r in insp.query(part_id=ident, limit=None) if r.part_id == ident]
+    if of_part:  # a part id: every record of that part, newest first
+        return max(show_one(insp, r, args.json) for r in of_part)
     if len(ident) < 32:
         matches = [r for r in insp.query(limit=None) if r.id.startswith(ident)]
         if len(matches) != 1:
-            raise UserError(f"{len(matches)} inspections match {ident!r}; give more of the id")
+            raise UserError(f"{len(matches)} inspections (and no part id) match {ident!r}; give more of the id")
         ident = matches[0].id
     try:
         r = insp.get(ident)
     except KeyError:
         raise UserError(f"no inspection {ident}") from None
+    return show_one(insp, r, args.json)
+
+
+def show_one(insp, r: Inspection, as_json: bool) -> int:
     reviews = insp.reviews(r.id)
-    if args.json:
+    if as_json:
         print(json.dumps({**to_data(r), "reviews": to_data(reviews)}, indent=2))
         return 0
-    print(f"inspection {r.id}\n  order {r.order_id}  part {r.part_number}  lot {r.lot}  station {r.station}")
+    print(f"inspection {r.id}  part id {r.part_id or '-'}\n  order {r.order_id}  part {r.part_number}  "
+          f"lot {r.lot}  station {r.station}")
     print(f"  source {r.source}  frame {r.frame_name}  image sha256 {r.image_sha256}")
     print(f"  captured {r.captured_at:%Y-%m-%d %H:%M:%S}  inspected {r.inspected_at:%Y-%m-%d %H:%M:%S}")
     print(f"  model {r.model.name} {r.model.version} weights {r.model.weights_hash[:16]} on {r.model.device}")

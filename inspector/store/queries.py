@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +30,7 @@ class InspectionFilter:
     until: datetime | None = None
     flagged_only: bool = False  # verdict NG or REVIEW: what the review queue shows
     unreviewed_only: bool = False  # no review recorded yet
+    part_id: str | None = field(default=None, kw_only=True)  # a part id or its beginning (issue 11)
 
     @classmethod
     def of(
@@ -42,6 +43,7 @@ class InspectionFilter:
         until: datetime | None = None,
         flagged_only: bool = False,
         unreviewed_only: bool = False,
+        part_id: str | None = None,
     ) -> InspectionFilter:
         kinds: tuple[str, ...] | None = None
         if verdicts is not None:
@@ -54,7 +56,8 @@ class InspectionFilter:
         for name, t in (("since", since), ("until", until)):
             if t is not None and (t.tzinfo is None or t.utcoffset() is None):
                 raise StoreError(f"{name}={t.isoformat()} is naive: pass a timezone-aware UTC datetime")
-        return cls(order_id, lot, kinds, defect_type, since, until, flagged_only, unreviewed_only)
+        return cls(order_id, lot, kinds, defect_type, since, until, flagged_only, unreviewed_only,
+                   part_id=(part_id or "").strip() or None)
 
     def apply(self, stmt: Select[Any]) -> Select[Any]:
         t = InspectionRow
@@ -77,6 +80,8 @@ class InspectionFilter:
             stmt = stmt.where(t.id.in_(typed))
         if self.unreviewed_only:
             stmt = stmt.where(~exists().where(ReviewRow.inspection_id == t.id))
+        if self.part_id is not None:  # every record of the part (its id, or ids starting with it)
+            stmt = stmt.where(t.part_id.startswith(self.part_id, autoescape=True))
         return stmt
 
 

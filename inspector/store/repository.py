@@ -209,6 +209,7 @@ class Store(Catalog):
         until: datetime | None = None,
         flagged_only: bool = False,
         unreviewed_only: bool = False,
+        part_id: str | None = None,
         limit: int | None = None,
         offset: int = 0,
         newest_first: bool = True,
@@ -217,10 +218,11 @@ class Store(Catalog):
 
         ``since`` inclusive, ``until`` exclusive (aware UTC). ``flagged_only``: NG or REVIEW.
         ``unreviewed_only``: no review yet. ``defect_type``: at least one finding of that type.
+        ``part_id``: the records of the parts whose id is (or starts with) it.
         For large results use ``iter_inspections`` (bounded memory).
         """
         flt = queries.InspectionFilter.of(
-            order_id, lot, verdicts, defect_type, since, until, flagged_only, unreviewed_only
+            order_id, lot, verdicts, defect_type, since, until, flagged_only, unreviewed_only, part_id=part_id
         )
         stmt = flt.apply(queries.select_inspections()).order_by(*queries.ordering(newest_first))
         if limit is not None:
@@ -240,10 +242,11 @@ class Store(Catalog):
         until: datetime | None = None,
         flagged_only: bool = False,
         unreviewed_only: bool = False,
+        part_id: str | None = None,
     ) -> int:
         """How many inspections ``query_inspections`` would return without a limit (for paging)."""
         flt = queries.InspectionFilter.of(
-            order_id, lot, verdicts, defect_type, since, until, flagged_only, unreviewed_only
+            order_id, lot, verdicts, defect_type, since, until, flagged_only, unreviewed_only, part_id=part_id
         )
         with self._read() as s:
             return int(s.scalar(flt.apply(select(func.count()).select_from(InspectionRow))) or 0)
@@ -258,6 +261,7 @@ class Store(Catalog):
         until: datetime | None = None,
         flagged_only: bool = False,
         unreviewed_only: bool = False,
+        part_id: str | None = None,
         newest_first: bool = True,
         chunk_size: int = 500,
     ) -> Iterator[Inspection]:
@@ -269,7 +273,7 @@ class Store(Catalog):
         if chunk_size < 1:
             raise StoreError(f"chunk_size={chunk_size}: must be at least 1")
         flt = queries.InspectionFilter.of(
-            order_id, lot, verdicts, defect_type, since, until, flagged_only, unreviewed_only
+            order_id, lot, verdicts, defect_type, since, until, flagged_only, unreviewed_only, part_id=part_id
         )
         base = flt.apply(queries.select_inspections()).order_by(*queries.ordering(newest_first))
         base = base.limit(chunk_size)
