@@ -8,10 +8,12 @@ outbox when a station closed are sent by the next start, once; commands come bac
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -192,4 +194,58 @@ def test_results_waiting_at_close_are_sent_once_by_the_next_start(tmp_path, taug
     wait_for(lambda: any(s["state"] == "offline" for s in mes.on("/status")), 30, "the offline status")
     assert [r["inspection_id"] for r in mes.on("/result")] == [i.id for i in records]
     assert waiting(data) == 0
+    mes.close()
+
+
+def camera_video(tmp_path: Path) -> str:
+    """A lossless looping video of one sample part: a camera that never ends (OpenCV reads it)."""
+    import cv2
+
+    image = cv2.imread(str(SAMPLE_LINE / "line_02.png"))
+    path = tmp_path / "camera.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"FFV1"), 25, (image.shape[1], image.shape[0]))
+    assert writer.isOpened(), "OpenCV cannot write FFV1 here"
+    for _ in range(10):
+        writer.write(image)
+    writer.release()
+    return str(path)
+
+
+@pytest.mark.slow
+def test_trigger_messages_inspect_one_part_each_with_their_part_id(tmp_path, taught, broker):
+    """MQTT in, MQTT out: a line in software-trigger mode on a live (looping video) camera."""
+    from inspector.pipeline import Inspector
+    from inspector.sources.builtin import CameraSource
+
+    mes = Listener(broker.port)
+    facade = Inspector(settings(station_data(tmp_path, taught), broker.port))
+    wo = facade.load_work_order(SAMPLE_ORDER)
+    cancel, out = threading.Event(), {}
+
+    def line() -> None:
+        try:
+            out["summary"] = facade.run(CameraSource(camera_video(tmp_path), max_backoff_s=0.05), wo, cancel=cancel,
+                                        trigger_mode="software")
+        except Exception as exc:  # surfaced below
+            out["error"] = exc
+
+    thread = threading.Thread(target=line, daemon=True)
+    thread.start()
+    try:
+        mes.publish(f"{TOPIC}/cmd/trigger", json.dumps({"part_id": "SN-0001", "request_id": "t1"}))
+        wait_for(lambda: len(mes.on("/result")) == 1, 120, f"the first triggered part {out}")
+        mes.publish(f"{TOPIC}/cmd/trigger", "SN-0002")
+        wait_for(lambda: len(mes.on("/result")) == 2, 120, f"the second triggered part {out}")
+        mes.publish(f"{TOPIC}/cmd/trigger", json.dumps({"part_id": "x" * 200, "request_id": "t3"}))
+        wait_for(lambda: len(mes.on("/cmd/reply")) == 3, 30, "3 replies")
+    finally:
+        cancel.set()
+        thread.join(60)
+    facade.close()
+    assert "error" not in out and out["summary"].inspected == 2, "frames without a trigger are never parts"
+    assert [r["part_id"] for r in mes.on("/result")] == ["SN-0001", "SN-0002"]
+    replies = mes.on("/cmd/reply")
+    assert [(r["ok"], r["part_id"], r["request_id"]) for r in replies[:2]] == [(True, "SN-0001", "t1"),
+                                                                              (True, "SN-0002", "")]
+    assert replies[2]["ok"] is False and replies[2]["request_id"] == "t3" and "200 characters" in replies[2]["error"]
     mes.close()
