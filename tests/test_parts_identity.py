@@ -143,3 +143,28 @@ def test_the_review_queue_and_the_lookup_find_parts_by_id(tmp_path):
         assert [i.part_id for i in facade.query(part_id="WO-7001")] == ["WO-7001-L-1-000001"]  # generated
         assert [i.part_id for i in facade.pull_for_review("sn-2000")] == ["SN-2000"]  # any case, exact first
         assert {i.part_id for i in facade.pull_for_review("SN-1")} == {"SN-100", "SN-101"}
+
+
+def _pdf_text(path) -> str:
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(str(path)).pages)
+
+
+def test_reports_certificates_and_exports_carry_the_part_id(tmp_path):
+    from inspector.domain import Frame, utcnow
+    from inspector.reports.export import read_export
+
+    with Inspector(Settings(data_dir=tmp_path / "data", device="cpu", explain="off", read_codes=False),
+                   backend=ScratchBackend()) as facade:
+        wo = facade.load_work_order(write_order(tmp_path))
+        flagged = facade.inspect_frame(Frame(image=part_image(), source="t", name="frame-000042",
+                                             part_id="SN-7781", captured_at=utcnow()), wo).inspection
+        facade.certificate(flagged.id, tmp_path / "cert.pdf")
+        facade.report(wo.order_id, tmp_path / "lot.pdf")
+        facade.export(tmp_path / "parts.csv", "csv", order_id=wo.order_id)
+    cert = _pdf_text(tmp_path / "cert.pdf")
+    assert "Inspection certificate — SN-7781" in cert and "Part id" in cert and "frame-000042" in cert
+    assert "SN-7781 (frame-000042)" in _pdf_text(tmp_path / "lot.pdf")  # the flagged part's gallery entry
+    rows = read_export(tmp_path / "parts.csv")["inspections"]
+    assert list(rows["part_id"]) == ["SN-7781"]

@@ -64,7 +64,7 @@ def _facts(insp: Inspection, wo: WorkOrder | None, width: float) -> Flowable:
     if insp.pixel_size_mm:
         size += f", {insp.pixel_size_mm:g} mm/px"
     pairs = [
-        ("Part (serial / frame)", insp.frame_name), ("Part number", insp.part_number),
+        ("Part id", insp.part_id), ("Image / frame", insp.frame_name), ("Part number", insp.part_number),
         ("Work order", insp.order_id + (f" rev {wo.revision}" if wo and wo.revision else "")),
         ("Customer", wo.customer if wo else ""), ("Lot", insp.lot),
         ("Operator", operator_text(insp.operator, insp.station)), ("Station", insp.station),
@@ -107,7 +107,7 @@ def build_certificate(store: ReportSource, inspection_id: str, out_path: str | o
         images, missing = make_thumbnails(store, insp, tmp, 0, max_side=CERT_THUMB_PX)
         item["images"] = images
         story: list[Flowable] = [
-            P(f"Inspection certificate \u2014 {esc(insp.frame_name or insp.id, 80)}", "title"),
+            P(f"Inspection certificate \u2014 {esc(insp.part_id or insp.frame_name or insp.id, 80)}", "title"),
             _verdict_box(insp, reviews, width), Spacer(1, 2 * mm), _facts(insp, wo, width), Spacer(1, 2 * mm),
             images_row(item, width, max_h=70 * mm), Spacer(1, 1 * mm),
         ]
@@ -125,7 +125,8 @@ def build_certificate(store: ReportSource, inspection_id: str, out_path: str | o
                            else "<i>machine verdict OK; no review required</i>", "note"))
         story.append(P("All times UTC. Document hash = SHA-256 of the canonical JSON of the work order, this "
                        "inspection and its reviews (docs/reports.md).", "note"))
-        doc = ReportDoc(out, title=f"Inspection certificate {insp.order_id} {insp.frame_name or insp.id}",
+        doc = ReportDoc(out, title=f"Inspection certificate {insp.order_id} "
+                                  f"{insp.part_id or insp.frame_name or insp.id}",
                         document_hash=doc_hash, subject=f"inspection {insp.id}")
         try:
             pages = doc.build_story(story)

@@ -96,6 +96,7 @@ def part_item(insp: Inspection, reviews: list[Review], work_order: WorkOrder | N
         "inspected_at": fmt_time(insp.inspected_at), "station": insp.station, "operator": insp.operator,
         "lot": insp.lot, "score": fmt_num(insp.image_score), "model": model_text(insp.model),
         "image_sha256": insp.image_sha256, "findings": findings, "checks": checks,
+        "part_id": getattr(insp, "part_id", "") or "",  # code read, trigger id or <order>-<lot>-<sequence>
         "reasons": list(insp.verdict.reasons),
         "explanation": ex.text if ex else None, "fallback": bool(ex.fallback) if ex else None,
         "generator": ex.generator if ex else "", "problems": list(ex.problems) if ex else [],
@@ -218,7 +219,7 @@ def collect_lot(source: ReportSource, work_order: WorkOrder, tmpdir: str, *, lot
                 data.dispositions[fv.disposition.decision.value] += 1
                 for r in reviews:
                     row = review_row(r)
-                    row.update(frame=insp.frame_name, id=insp.id, verdict=kind.value)
+                    row.update(frame=insp.frame_name, part_id=insp.part_id, id=insp.id, verdict=kind.value)
                     sig.write(json.dumps(row, ensure_ascii=False) + "\n")
             if kind is not VerdictKind.OK or fv.nonconforming:
                 if kind is not VerdictKind.OK:

@@ -140,7 +140,7 @@ def part_header(item: dict, number: int | None) -> Flowable:
     f = fonts()
     col = verdict_colour(item["verdict"]).hexval()[2:]
     num = f"{number}. " if number is not None else ""
-    name = esc(item["frame"] or "(no frame name)", 120)
+    name = esc(part_name(item), 120)
     machine = item.get("machine_verdict", item["verdict"])
     tag = f" <font size='7'>(final; machine verdict: {esc(machine)})</font>" if item.get("overruled") else ""
     return P(f"{num}<font name='{f.bold}' color='#{col}'>{esc(item['verdict'])}</font>{tag} &nbsp; "
@@ -149,6 +149,14 @@ def part_header(item: dict, number: int | None) -> Flowable:
              f" &nbsp; lot {esc(item['lot'], 60)} &nbsp; score {esc(item['score'])}<br/>"
              f"<font size='6.5' color='#6b7280'>inspection {esc(item['id'])} &nbsp; "
              f"image sha256 {esc(item['image_sha256'][:16])} &nbsp; {esc(item['model'], 200)}</font>", "h2")
+
+
+def part_name(item: dict) -> str:
+    """How the reports name a part: its part id (with the frame it was judged on), else the frame."""
+    frame, part_id = item.get("frame") or "", item.get("part_id") or ""
+    if part_id:
+        return f"{part_id} ({frame})" if frame and frame != part_id else part_id
+    return frame or "(no frame name)"
 
 
 def part_block(item: dict, width: float, number: int | None = None) -> list[Flowable]:

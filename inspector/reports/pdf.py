@@ -192,7 +192,7 @@ def _overflow(d: LotData, width: float) -> Iterator[Flowable]:
         last = item["reviews"][-1] if item["reviews"] else None  # reviews are oldest first
         disp = f"{last['decision']} ({last['reason_code']})" if last else "open"
         verdict = item["verdict"] + (f" (machine {item['machine_verdict']})" if item["overruled"] else "")
-        rows.append([T(item["frame"] or item["id"][:12], limit=60), T(verdict, "cellb"),
+        rows.append([T(item.get("part_id") or item["frame"] or item["id"][:12], limit=60), T(verdict, "cellb"),
                      T(item["inspected_at"]), T(", ".join(f["type"] for f in item["findings"]), limit=120),
                      T("; ".join(item["reasons"]), limit=200), T(disp)])
         if len(rows) > 40:  # many small tables split far faster than one huge one

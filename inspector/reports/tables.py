@@ -34,7 +34,9 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         _c("work_order_version", "int", "", "version of the work order the part was judged with; empty if unknown"),
         _c("part_number", "string", "", "part number of the work order"),
         _c("lot", "string", "", "production lot"),
-        _c("frame_name", "string", "", "image file name or part serial"),
+        _c("part_id", "string", "", "the part's id: read from a code, given by the trigger or "
+                                     "<order>-<lot>-<sequence>; empty for records from before part ids"),
+        _c("frame_name", "string", "", "image file name or video frame the part was judged on"),
         _c("source", "string", "", "frame source, e.g. folder:/line3/in"),
         _c("station", "string", "", "station name that inspected the part"),
         _c("operator", "string", "", "user name of the operator; empty when none"),
@@ -136,7 +138,7 @@ def inspection_row(i: Inspection, reviews: list[Review]) -> dict[str, Any]:
     return {
         "inspection_id": i.id, "order_id": i.order_id, "work_order_version": i.work_order_version,
         "part_number": i.part_number, "lot": i.lot,
-        "frame_name": i.frame_name, "source": i.source, "station": i.station, "operator": i.operator,
+        "part_id": i.part_id, "frame_name": i.frame_name, "source": i.source, "station": i.station, "operator": i.operator,
         "captured_at": i.captured_at, "inspected_at": i.inspected_at, "verdict": i.verdict.kind.value,
         "final_decision": fv.disposition.decision.value if fv.disposition else "",
         "final_verdict": fv.kind.value, "n_reviews": len(reviews),
