@@ -102,7 +102,8 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor, PartsDoor):
         with self._lock:
             if self._backend is None:
                 factory = plugins.get("inspector.backends", self.settings.backend)
-                backend = factory(Path(self.settings.reference_dir), device=self.settings.device)
+                backend = plugins.call_backend(factory, Path(self.settings.reference_dir), self.settings.device,
+                                               self.settings)  # a plugin backend reads its settings section
                 apply_thread_budget(thread_budget(self.settings.explain, self.settings.torch_threads))
                 backend.load(self.settings.device)
                 self._backend = backend

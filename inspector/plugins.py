@@ -107,6 +107,25 @@ def call_factory(factory: Any, settings: Any, station: Any) -> Any:
     return factory(settings, station) if len(params) >= 2 else factory(settings)
 
 
+def call_backend(factory: Any, reference_dir: Any, device: str = "auto", settings: Any = None, **options: Any) -> Any:
+    """Build a model backend: ``factory(reference_dir, device=device)``, plus ``settings=`` when the
+    factory takes it (a plugin backend reads its ``settings.plugin(name)`` section) and ``options``
+    (e.g. ``model_dir`` from ``inspector eval --model-dir``). An option the factory does not take is a
+    :class:`PluginError`, never silently dropped."""
+    import inspect
+
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        params = {}
+    anything = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    refused = [k for k in options if k not in params and not anything]
+    if refused:
+        raise PluginError(f"backend {getattr(factory, '__name__', factory)} takes no {', '.join(refused)} option")
+    extra = {"settings": settings} if settings is not None and ("settings" in params or anything) else {}
+    return factory(reference_dir, device=device, **extra, **options)
+
+
 def names(group: str) -> list[str]:
     """Names registered in ``group`` (built-ins included)."""
     return sorted(_table(group))

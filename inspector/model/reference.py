@@ -174,13 +174,14 @@ class PartReference:
         """Same-size images -> (normalised working maps (B, h, w) float32, image scores (B,)) numpy.
 
         On CUDA the work is replayed from a CUDA graph captured per (batch, image size), the
-        batch rounded up to a power of two (see :mod:`accel`).
+        batch rounded up to a power of two (see :mod:`accel`), unless the backbone says it is not
+        ``graph_safe`` (a plugin's model).
         """
         import torch
 
         from inspector.model import accel
 
-        if backbone.device.type == "cuda" and accel.graphs_enabled():
+        if backbone.device.type == "cuda" and accel.graphs_enabled() and getattr(backbone, "graph_safe", True):
             b = 1 << (len(images) - 1).bit_length()
             key = (b, geom.size, geom.scale)
             g = self._graphs.get(key)

@@ -97,6 +97,8 @@ class EmbeddedVLM:
             self.load()
         return self._backbone
 
+    typing_backbone = backbone  # the typing head's EfficientNet, even where a subclass brings its own backbone
+
     def _type_head(self):
         """The typing head, or None (logged once) when its module or weights are missing."""
         if self._typer is not None or self._typer_error is not None:
@@ -109,7 +111,7 @@ class EmbeddedVLM:
             from inspector.model.typing_head import TypeHead
 
             try:
-                self._typer = TypeHead(self.backbone, self.device)
+                self._typer = TypeHead(self.typing_backbone, self.device)
             except ModelError as e:
                 self._typer_error = str(e)
         if self._typer_error:
@@ -175,17 +177,16 @@ class EmbeddedVLM:
     ) -> TeachResult:
         """Build, calibrate and persist the reference of ``part_number``.
 
-        ``good_images``: RGB uint8 images of good parts (at least 5 without a template; 10-50
-        recommended). ``template``: a golden reference image -> template mode (aligned
-        difference); the good images then only calibrate. ``examples``: labelled defects whose
-        region descriptors are stored as typing prototypes. ``ignore_masks`` (memory mode):
-        per good image, nonzero pixels to leave out. ``scale``: working resolution (0 < scale <= 1).
-        ``pixel_stats``: keep aligned pixel statistics (when the images align) to outline regions.
-        ``work_order``: labels must name its words (:func:`canonical_examples`); its size limits
-        set the probes of the miss-rate estimate. Mixed image sizes (memory mode): the scale
+        ``good_images``: RGB uint8 images of good parts (at least 5 without a template; 10-50 recommended).
+        ``template``: a golden reference image -> template mode (aligned difference); the good images then
+        only calibrate. ``examples``: labelled defects whose region descriptors are stored as typing
+        prototypes. ``ignore_masks`` (memory mode): per good image, nonzero pixels to leave out. ``scale``:
+        working resolution (0 < scale <= 1). ``pixel_stats``: keep aligned pixel statistics (when the images
+        align) to outline regions. ``work_order``: labels must name its words (:func:`canonical_examples`);
+        its size limits set the probes of the miss-rate estimate. Mixed image sizes (memory mode): the scale
         follows the smallest, all sizes are recorded, pixel statistics off (``notes`` says so).
-        ``progress(done, total, message)`` may raise ``Cancelled``. Raises :class:`ModelError`
-        (bad images, too few, bad target, unknown label); nothing is saved then.
+        ``progress(done, total, message)`` may raise ``Cancelled``. Raises :class:`ModelError` (bad images,
+        too few, bad target, unknown label); nothing is saved then.
         """
         t0 = time.perf_counter()
         goods = [L.as_rgb(im, f"good image {i + 1}") for i, im in enumerate(good_images)]
@@ -227,10 +228,9 @@ class EmbeddedVLM:
         extra: dict[str, float] = {}
         if tmpl is None:
             res = teach_memory(
-                bb, goods, scale=sc, target_false_reject=target_false_reject,
-                ignore_masks=ignore_masks, step=step, seed=seed, pixel_stats=pixel_stats,
-                probe_specs=specs_for(work_order, ref_img.shape[1], ref_img.shape[0]),
-            )
+                bb, goods, scale=sc, target_false_reject=target_false_reject, ignore_masks=ignore_masks,
+                step=step, seed=seed, pixel_stats=pixel_stats,
+                probe_specs=specs_for(work_order, ref_img.shape[1], ref_img.shape[0]))
             miss = res.probes
             tensors = {"bank": res.bank.astype(np.float32)}
             if res.pixels is not None:

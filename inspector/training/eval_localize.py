@@ -23,7 +23,6 @@
 from __future__ import annotations
 
 import csv
-import inspect
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -51,19 +50,22 @@ def no_defect_order(order_id: str, part: str, words: Sequence[str]) -> WorkOrder
     return WorkOrder(order_id=order_id, part_number=part, clauses=clauses)
 
 
-def make_backend(device: str, reference_dir: Path):
-    """The built-in EmbeddedVLM, loaded; raises ImportError when it is not installed yet."""
-    from inspector.model.vlm import EmbeddedVLM
+def make_backend(device: str, reference_dir: Path, name: str = "embedded-vlm", model_dir: str | None = None):
+    """The backend ``name`` of the group ``inspector.backends`` (built-in: the EmbeddedVLM), loaded.
 
-    params = inspect.signature(EmbeddedVLM).parameters
-    kwargs = {}
-    for name in ("reference_dir", "references", "root", "store_dir"):
-        if name in params:
-            kwargs[name] = reference_dir
-            break
-    vlm = EmbeddedVLM(**kwargs)
-    vlm.load(device)
-    return vlm
+    ``model_dir`` goes to a backend that takes one (``inspector eval --backend hf --model-dir DIR``).
+    Raises ImportError when the built-in model is not installed, :class:`inspector.plugins.PluginError`
+    for an unknown backend, and the backend's own typed error for a bad model folder.
+    """
+    from inspector import plugins
+
+    if name == "embedded-vlm" and model_dir is None:
+        from inspector.model.vlm import EmbeddedVLM as factory
+    else:
+        factory = plugins.get("inspector.backends", name)
+    backend = plugins.call_backend(factory, reference_dir, device, **({"model_dir": model_dir} if model_dir else {}))
+    backend.load(device)
+    return backend
 
 
 def _judge(analysis, order: WorkOrder):
@@ -246,7 +248,11 @@ def deeppcb_protocol(backend, root: Path, max_pairs: int = 50, explain_n: int = 
     }
 
 
-def with_backend(device: str, fn: Callable, *args, **kwargs):
-    """Run ``fn(backend, *args, **kwargs)`` with a fresh backend whose references live in a temp dir."""
+def with_backend(device: str, fn: Callable, *args, backend_spec: tuple[str, str | None] = ("embedded-vlm", None),
+                 **kwargs):
+    """Run ``fn(backend, *args, **kwargs)`` with a fresh backend whose references live in a temp dir.
+
+    ``backend_spec``: (backend name, model folder or None), see :func:`make_backend`.
+    """
     with tempfile.TemporaryDirectory(prefix="inspector-eval-") as tmp:
-        return fn(make_backend(device, Path(tmp)), *args, **kwargs)
+        return fn(make_backend(device, Path(tmp), *backend_spec), *args, **kwargs)

@@ -74,6 +74,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--explain-n", type=int, default=10, help="flagged parts explained per dataset (0: none)")
     p.add_argument("--weights", help="typing_head.safetensors to evaluate (default: the shipped one)")
     p.add_argument("--eval-device", default="cpu", help="cpu, cuda or auto (default cpu)")
+    p.add_argument("--backend", default="embedded-vlm",
+                   help="model backend of the elpv/bsdata/deeppcb rows (entry-point name, e.g. hf; default %(default)s)")
+    p.add_argument("--model-dir", help="model folder for a backend that takes one (--backend hf: docs/integrations.md)")
     p.add_argument("--cache", help="folder to cache region descriptors in between runs")
     p.add_argument("--json", help="also write the results as JSON to this file")
 
@@ -144,19 +147,24 @@ def typing_rows(args, head, name: str, root: Path) -> list[dict]:
     return rows
 
 
+def _backend_spec(args) -> tuple[str, str | None]:
+    """(backend name, model folder or None) of the rows that run a full backend."""
+    return getattr(args, "backend", None) or "embedded-vlm", getattr(args, "model_dir", None)
+
+
 def localisation_row(args, name: str, root: Path) -> dict:
     from inspector.model.base import resolve_device
     from inspector.training import eval_localize as el
 
     try:
-        device = resolve_device(args.eval_device)
+        device, spec = resolve_device(args.eval_device), _backend_spec(args)
         if name == "bsdata":
             r = el.with_backend(device, el.bsdata_protocol, root / "bsdata", args.bsdata_good, args.bsdata_test,
                                 args.explain_n, progress=_log, teach=args.bsdata_teach,
-                                target_false_reject=args.bsdata_frr)
+                                target_false_reject=args.bsdata_frr, backend_spec=spec)
         else:
             r = el.with_backend(device, el.deeppcb_protocol, root / "deeppcb", args.pcb_pairs, args.explain_n,
-                                progress=_log)
+                                progress=_log, backend_spec=spec)
     except ImportError as exc:
         return {"dataset": name, "skipped": f"backend not available: {exc}"}
     r.update({"dataset": name, "protocol": "teach good -> inspect" if name == "bsdata" else "template mode"})
@@ -170,7 +178,8 @@ def elpv_row(args) -> dict:
 
     try:
         r = el.with_backend(resolve_device(args.eval_device), eval_elpv.elpv_protocol, args.elpv_teach,
-                            args.elpv_test, args.seeds[0] if args.seeds else 0, progress=_log)
+                            args.elpv_test, args.seeds[0] if args.seeds else 0, progress=_log,
+                            backend_spec=_backend_spec(args))
     except (ImportError, eval_elpv.DatasetMissing) as exc:
         return {"dataset": "elpv", "skipped": str(exc)}
     return {"dataset": "elpv", "protocol": "teach good cells -> inspect good + defective (p >= 2/3)", **r}
@@ -218,7 +227,7 @@ def run(args) -> dict:
         else:
             rows.append(synthetic_row(head))
     return {"summary": summary(rows), "rows": rows, "seconds": round(time.time() - t0, 1),
-            "weights": head.version if head is not None else None}
+            "weights": head.version if head is not None else None, "backend": _backend_spec(args)[0]}
 
 
 def _pct(v) -> str:
@@ -277,7 +286,8 @@ def format_table(result: dict) -> str:
         keys = ("acc_words", "acc_heldout_templates", "acc_heldout_synonyms", "acc_proto_k1", "acc_proto_k5",
                 "bsdata_pitting_acc", "nonsense_uncertain", "confident_precision", "coverage")
         lines.append("  " + "  ".join(f"{k} {_pct(r.get(k))}" for k in keys if k in r))
-    lines.append(f"\nweights {result.get('weights')}, {result['seconds']:.0f} s")
+    lines.append(f"\nbackend {result.get('backend', 'embedded-vlm')}, weights {result.get('weights')}, "
+                 f"{result['seconds']:.0f} s")
     return "\n".join(lines)
 
 
