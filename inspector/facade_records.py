@@ -32,6 +32,9 @@ class RecordsDoor:
     auth_source: str
 
     def query(self, **filters: Any) -> list[Inspection]:
+        """Stored inspections (``Store.query_inspections`` filters); one per part unless
+        ``current_only=False``: a record re-judged by ``inspector reinspect`` gives way to the new one."""
+        filters.setdefault("current_only", True)
         return self.store.query_inspections(**filters)
 
     def get(self, inspection_id: str) -> Inspection:

@@ -36,14 +36,15 @@ from inspector.events import (
 from inspector.facade_backlog import BacklogDoor
 from inspector.facade_parts import PartsDoor
 from inspector.facade_records import RecordsDoor, render_display
+from inspector.facade_reinspect import ReinspectDoor
 from inspector.facade_trace import TraceDoor
 from inspector.facade_zones import ZonesDoor
+from inspector.judging import judge_frame
 from inspector.line import PartResult, RunSummary, run_line
 from inspector.model.base import Cancelled, LabelledExample, ModelBackend, ModelError, Progress, TeachResult
 from inspector.model.threads import apply_thread_budget, thread_budget
 from inspector.settings import Settings
 from inspector.sources import IMAGE_SUFFIXES, FrameSource, SourceError, open_source, read_image
-from inspector.spec import judge
 
 __all__ = ["EVENT_TYPES", "IMAGE_SUFFIXES", "Cancelled", "Inspector", "InspectorError", "LabelledExample",
            "LineError", "ModelError", "NotFound", "PartResult", "RunSummary", "SourceError", "UsageError",
@@ -54,7 +55,7 @@ log = logging.getLogger(__name__)
 MAX_EXPLAIN_BACKLOG = 8  # beyond this many queued flagged parts, explanations use the template
 
 
-class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor, PartsDoor):
+class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor, PartsDoor, ReinspectDoor):
     """Facade over the core. Thread-safe for one GUI/CLI thread plus its own workers.
 
     ``events`` is the line's event bus (``inspector.events``): the app, the CLI and every
@@ -249,8 +250,8 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor, PartsDoor):
         and no findings (``inspector.intake``). Publishes ``PartJudged``.
         """
         work_order = self.with_drawn_zones(work_order)  # zones the QE drew in the Teach tab
-        problem = intake.frame_problem(frame, intake.taught_size(self.backend, work_order.part_number))
-        if problem is not None:  # unreadable, unsupported or wrong-size image: REVIEW, never judged
+        judged = judge_frame(self.backend, frame, work_order)  # the one verdict path (also `inspector reinspect`)
+        if (problem := judged.problem) is not None:  # unreadable, unsupported or wrong-size image: REVIEW
             frame = intake.storable(frame)
             refused = intake.refused_inspection(frame, work_order, problem, model=self.backend.info(),
                                                 station=self.settings.station, operator=self.actor)
@@ -258,12 +259,7 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor, PartsDoor):
             self.events.publish(PartJudged(run_id, refused))
             self._write(self._store_part, refused, frame)
             return PartResult(refused, frame.image, None)
-        t0 = time.perf_counter()
-        analysis = self.backend.analyze(frame.image, work_order)
-        t1 = time.perf_counter()
-        verdict = judge(analysis.findings, work_order, type_min=analysis.thresholds.get("type_min", 0.0),
-                        image_size=frame.size)
-        t2 = time.perf_counter()
+        analysis, verdict, t2 = judged.analysis, judged.verdict, time.perf_counter()
         h, w = frame.image.shape[:2]
         inspection = Inspection(
             id=uuid.uuid4().hex, order_id=work_order.order_id, part_number=work_order.part_number,
@@ -274,7 +270,7 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor, PartsDoor):
             pixel_size_mm=work_order.pixel_size_mm, operator=self.actor, work_order_version=work_order.version,
             part_id=self.part_id_for(frame, work_order))
         timings = {f"analyze.{k}": v for k, v in analysis.timings_ms.items()}
-        timings.update(capture=float(frame.capture_ms or 0.0), analyze=(t1 - t0) * 1e3, judge=(t2 - t1) * 1e3)
+        timings.update(capture=float(frame.capture_ms or 0.0), analyze=judged.analyze_ms, judge=judged.judge_ms)
         inspection.timings_ms = timings
         self.events.publish(PartJudged(run_id, inspection))
         self._write(self._store_part, inspection, frame)

@@ -97,6 +97,7 @@ def part_item(insp: Inspection, reviews: list[Review], work_order: WorkOrder | N
         "lot": insp.lot, "score": fmt_num(insp.image_score), "model": model_text(insp.model),
         "image_sha256": insp.image_sha256, "findings": findings, "checks": checks,
         "part_id": getattr(insp, "part_id", "") or "",  # code read, trigger id or <order>-<lot>-<sequence>
+        "reinspects_id": getattr(insp, "reinspects_id", None) or "",  # re-judged: the record it replaces
         "reasons": list(insp.verdict.reasons),
         "explanation": ex.text if ex else None, "fallback": bool(ex.fallback) if ex else None,
         "generator": ex.generator if ex else "", "problems": list(ex.problems) if ex else [],

@@ -147,8 +147,14 @@ def part_header(item: dict, number: int | None) -> Flowable:
              f"<b>{name}</b> &nbsp; {esc(item['inspected_at'])} &nbsp; operator "
              f"{esc(operator_text(item.get('operator', ''), item['station']), 80)}"
              f" &nbsp; lot {esc(item['lot'], 60)} &nbsp; score {esc(item['score'])}<br/>"
-             f"<font size='6.5' color='#6b7280'>inspection {esc(item['id'])} &nbsp; "
+             f"<font size='6.5' color='#6b7280'>inspection {esc(item['id'])} &nbsp; {rejudged_text(item)}"
              f"image sha256 {esc(item['image_sha256'][:16])} &nbsp; {esc(item['model'], 200)}</font>", "h2")
+
+
+def rejudged_text(item: dict) -> str:
+    """'re-judges 0123abcd... ' for a record of ``inspector reinspect`` (the original it replaces)."""
+    original = item.get("reinspects_id") or ""
+    return f"re-judges inspection {esc(original)} &nbsp; " if original else ""
 
 
 def part_name(item: dict) -> str:

@@ -70,11 +70,13 @@ def iter_inspections(
     until: datetime | None = None,
     flagged_only: bool = False,
     chunk: int = CHUNK,
+    current_only: bool = True,
 ) -> Iterator[Inspection]:
     """Stream inspections oldest first, using the source's streaming iterator when it has one.
 
     Falls back to paging ``query_inspections(limit=chunk, offset=...)`` so that memory stays
-    bounded by one chunk either way.
+    bounded by one chunk either way. ``current_only``: one record per part: a record that a
+    later one re-judged (``inspector reinspect``) is left out (when the source knows links).
     """
     filters: dict[str, Any] = {
         "order_id": order_id,
@@ -85,8 +87,12 @@ def iter_inspections(
     }
     it = getattr(source, "iter_inspections", None)
     if it is not None and _accepts(it, "newest_first"):
+        if _accepts(it, "current_only"):
+            filters["current_only"] = current_only
         yield from it(**filters, newest_first=False)
         return
+    if _accepts(source.query_inspections, "current_only"):
+        filters["current_only"] = current_only
     offset = 0
     while True:
         page = source.query_inspections(**filters, limit=chunk, offset=offset, newest_first=False)
@@ -101,19 +107,24 @@ def iter_with_reviews(source: ReportSource, *, chunk: int = CHUNK, **filters: An
     """``(inspection, its reviews oldest first)`` for :func:`iter_inspections` ``(**filters)``.
 
     Uses the source's ``reviews_for_many(ids) -> {id: [Review]}`` once per chunk when it has
-    one (one query instead of one per part), else ``reviews_for`` per part.
+    one (one query instead of one per part), else ``reviews_for`` per part. A re-judged
+    record (``reinspects_id``) also gets the reviews of the records it replaces: a disposition
+    signed on the original still decides the part (``final.final_verdict``: the latest wins).
     """
     many = getattr(source, "reviews_for_many", None)
     buf: list[Inspection] = []
 
     def flush() -> Iterator[tuple[Inspection, list[Review]]]:
+        chains = {i.id: rejudge_chain(source, i) for i in buf}
         if many is not None:
-            found = many([i.id for i in buf])
+            found = many([x for i in buf for x in (i.id, *chains[i.id])])
             for i in buf:
-                yield i, sorted(found.get(i.id, ()), key=lambda r: (r.decided_at, r.id or 0))
+                got = [r for x in (i.id, *chains[i.id]) for r in found.get(x, ())]
+                yield i, sorted(got, key=lambda r: (r.decided_at, r.id or 0))
         else:
             for i in buf:
-                yield i, sorted_reviews(source, i.id)
+                got = [r for x in (i.id, *chains[i.id]) for r in source.reviews_for(x)]
+                yield i, sorted(got, key=lambda r: (r.decided_at, r.id or 0))
         buf.clear()
 
     for insp in iter_inspections(source, **filters):
@@ -121,6 +132,23 @@ def iter_with_reviews(source: ReportSource, *, chunk: int = CHUNK, **filters: An
         if len(buf) >= chunk:
             yield from flush()
     yield from flush()
+
+
+def rejudge_chain(source: ReportSource, inspection: Inspection) -> list[str]:
+    """Ids of the records ``inspection`` re-judged, newest first (none for an original)."""
+    if not getattr(inspection, "reinspects_id", None):
+        return []
+    chain = getattr(source, "rejudge_chain", None)
+    if chain is not None:
+        return list(chain(inspection.id))
+    out, current = [], inspection
+    while (prev := getattr(current, "reinspects_id", None)) and prev not in out:
+        out.append(prev)
+        try:
+            current = source.get_inspection(prev)
+        except LookupError:  # purged by retention: the chain ends here
+            break
+    return out
 
 
 def load_work_order(source: ReportSource, order_id: str) -> WorkOrder:
@@ -283,17 +311,20 @@ class MemoryStore:
         return not (flagged_only and i.verdict.kind is VerdictKind.OK)
 
     def iter_inspections(self, order_id=None, lot=None, verdicts=None, defect_type=None, since=None,
-                         until=None, flagged_only=False, newest_first=True) -> Iterator[Inspection]:
+                         until=None, flagged_only=False, newest_first=True, current_only=False
+                         ) -> Iterator[Inspection]:
         rows = reversed(self.inspections) if newest_first else iter(self.inspections)
+        replaced = {i.reinspects_id for i in self.inspections if i.reinspects_id} if current_only else set()
         for i in rows:
-            if self._match(i, order_id, lot, verdicts, defect_type, since, until, flagged_only):
+            if i.id not in replaced and self._match(i, order_id, lot, verdicts, defect_type, since, until,
+                                                    flagged_only):
                 yield i
 
     def query_inspections(self, order_id=None, lot=None, verdicts=None, defect_type=None, since=None,
                           until=None, flagged_only=False, limit=None, offset=0,
-                          newest_first=True) -> list[Inspection]:
+                          newest_first=True, current_only=False) -> list[Inspection]:
         rows = list(self.iter_inspections(order_id, lot, verdicts, defect_type, since, until,
-                                          flagged_only, newest_first))
+                                          flagged_only, newest_first, current_only))
         end = None if limit is None else offset + limit
         return rows[offset:end]
 

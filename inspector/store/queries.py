@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from inspector.domain import Decision, Inspection, VerdictKind
 from inspector.store.convert import inspection_from_row
@@ -31,6 +32,7 @@ class InspectionFilter:
     flagged_only: bool = False  # verdict NG or REVIEW: what the review queue shows
     unreviewed_only: bool = False  # no review recorded yet
     part_id: str | None = field(default=None, kw_only=True)  # a part id or its beginning (issue 11)
+    current_only: bool = False  # leave out records a later one re-judged (``inspector reinspect``)
 
     @classmethod
     def of(
@@ -43,6 +45,7 @@ class InspectionFilter:
         until: datetime | None = None,
         flagged_only: bool = False,
         unreviewed_only: bool = False,
+        current_only: bool = False,
         part_id: str | None = None,
     ) -> InspectionFilter:
         kinds: tuple[str, ...] | None = None
@@ -56,7 +59,7 @@ class InspectionFilter:
         for name, t in (("since", since), ("until", until)):
             if t is not None and (t.tzinfo is None or t.utcoffset() is None):
                 raise StoreError(f"{name}={t.isoformat()} is naive: pass a timezone-aware UTC datetime")
-        return cls(order_id, lot, kinds, defect_type, since, until, flagged_only, unreviewed_only,
+        return cls(order_id, lot, kinds, defect_type, since, until, flagged_only, unreviewed_only, current_only,
                    part_id=(part_id or "").strip() or None)
 
     def apply(self, stmt: Select[Any]) -> Select[Any]:
@@ -82,6 +85,9 @@ class InspectionFilter:
             stmt = stmt.where(~exists().where(ReviewRow.inspection_id == t.id))
         if self.part_id is not None:  # every record of the part (its id, or ids starting with it)
             stmt = stmt.where(t.part_id.startswith(self.part_id, autoescape=True))
+        if self.current_only:  # one record per part: the latest of its re-judge chain
+            later = aliased(InspectionRow)
+            stmt = stmt.where(~exists().where(later.reinspects_id == t.id))
         return stmt
 
 
@@ -135,11 +141,13 @@ def counts(session: Session, flt: InspectionFilter) -> dict[str, Any]:
         out["inspected"] += int(n)
     out["yield"] = out["OK"] / out["inspected"] if out["inspected"] else None
 
-    latest = flt.apply(
-        select(func.max(ReviewRow.id).label("id")).join(t, t.id == ReviewRow.inspection_id)
-    ).group_by(ReviewRow.inspection_id)
-    latest_sq = latest.subquery()
-    decisions = select(ReviewRow.decision, func.count()).where(ReviewRow.id.in_(select(latest_sq.c.id)))
+    if flt.current_only:  # a part's disposition may be signed on an earlier record of its chain
+        decisions = select(ReviewRow.decision, func.count()).where(ReviewRow.id.in_(chain_latest_reviews(session, flt)))
+    else:
+        latest = flt.apply(
+            select(func.max(ReviewRow.id).label("id")).join(t, t.id == ReviewRow.inspection_id)
+        ).group_by(ReviewRow.inspection_id)
+        decisions = select(ReviewRow.decision, func.count()).where(ReviewRow.id.in_(select(latest.subquery().c.id)))
     out["reviewed"] = 0
     for d in Decision:
         out[d.value] = 0
@@ -147,3 +155,21 @@ def counts(session: Session, flt: InspectionFilter) -> dict[str, Any]:
         out[decision] = int(n)
         out["reviewed"] += int(n)
     return out
+
+
+def chain_latest_reviews(session: Session, flt: InspectionFilter) -> list[int]:
+    """Ids of the latest review of each part of the selection, over its whole re-judge chain
+    (a disposition signed on the original still decides after ``inspector reinspect``)."""
+    t = InspectionRow
+    everyone = dataclasses.replace(flt, current_only=False)
+    successor = dict(session.execute(everyone.apply(select(t.reinspects_id, t.id).where(t.reinspects_id.is_not(None)))).all())
+    latest = everyone.apply(
+        select(ReviewRow.inspection_id, func.max(ReviewRow.id)).join(t, t.id == ReviewRow.inspection_id)
+    ).group_by(ReviewRow.inspection_id)
+    best: dict[str, int] = {}
+    for inspection_id, review_id in session.execute(latest):
+        current = inspection_id
+        while current in successor:
+            current = successor[current]
+        best[current] = max(best.get(current, 0), int(review_id))
+    return list(best.values())

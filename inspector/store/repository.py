@@ -112,6 +112,29 @@ class Store(Catalog):
         self, inspections: Sequence[Inspection], *, work_order_version: int | None = None
     ) -> None:
         """Store several inspections in one transaction (faster per part; all or nothing)."""
+        ids = self._check_batch(inspections)
+        # Core inserts on one connection: the ORM unit of work costs ~2x for write-once rows.
+        try:
+            with writer_engine(self._engine).begin() as conn:
+                self._insert(conn, inspections, work_order_version)
+        except IntegrityError as exc:
+            with self._engine.connect() as conn:
+                stored = conn.scalars(select(_INSPECTIONS.c.id).where(_INSPECTIONS.c.id.in_(ids))).all()
+            if stored:
+                raise DuplicateInspectionError(
+                    f"inspection {stored[0]} is already stored; inspection records are never overwritten"
+                ) from exc
+            raise StoreError(f"the database refused the inspection record: {exc.orig}") from exc
+
+    def save_inspections_in(self, session: Any, inspections: Sequence[Inspection]) -> None:
+        """Store inspections inside the caller's write transaction (``session``: a write
+        ``Session``): they commit or roll back with it, e.g. together with their audit events
+        (``inspector reinspect``). Raises like ``save_inspections``; an id or a re-judged record
+        that is already stored surfaces as SQLAlchemy's ``IntegrityError``."""
+        self._check_batch(inspections)
+        self._insert(session.connection(), inspections, None)
+
+    def _check_batch(self, inspections: Sequence[Inspection]) -> list[str]:
         for insp in inspections:
             if not self._images.exists(insp.image_sha256):
                 raise MissingImageError(
@@ -121,37 +144,27 @@ class Store(Catalog):
         ids = [insp.id for insp in inspections]
         if len(set(ids)) != len(ids):
             raise DuplicateInspectionError("the batch holds the same inspection id twice")
+        return ids
+
+    def _insert(self, conn: Connection, inspections: Sequence[Inspection], work_order_version: int | None) -> None:
         now = utcnow()
-        # Core inserts on one connection: the ORM unit of work costs ~2x for write-once rows.
-        try:
-            with writer_engine(self._engine).begin() as conn:
-                versions: dict[tuple[str, int | None], int] = {}
-                rows, finding_rows, explanation_rows = [], [], []
-                for insp in inspections:
-                    want = insp.work_order_version if insp.work_order_version is not None else work_order_version
-                    if (insp.order_id, want) not in versions:
-                        versions[insp.order_id, want] = self._resolve_version(conn, insp.order_id, want)
-                    insp.work_order_version = versions[insp.order_id, want]
-                    rows.append(convert.inspection_values(insp, insp.work_order_version, now))
-                    finding_rows += [
-                        convert.finding_values(insp.id, i, f) for i, f in enumerate(insp.findings)
-                    ]
-                    if insp.explanation is not None:
-                        explanation_rows.append(convert.explanation_values(insp.id, insp.explanation, now))
-                if rows:
-                    conn.execute(insert(_INSPECTIONS), rows)
-                if finding_rows:
-                    conn.execute(insert(_FINDINGS), finding_rows)
-                if explanation_rows:
-                    conn.execute(insert(_EXPLANATIONS), explanation_rows)
-        except IntegrityError as exc:
-            with self._engine.connect() as conn:
-                stored = conn.scalars(select(_INSPECTIONS.c.id).where(_INSPECTIONS.c.id.in_(ids))).all()
-            if stored:
-                raise DuplicateInspectionError(
-                    f"inspection {stored[0]} is already stored; inspection records are never overwritten"
-                ) from exc
-            raise StoreError(f"the database refused the inspection record: {exc.orig}") from exc
+        versions: dict[tuple[str, int | None], int] = {}
+        rows, finding_rows, explanation_rows = [], [], []
+        for insp in inspections:
+            want = insp.work_order_version if insp.work_order_version is not None else work_order_version
+            if (insp.order_id, want) not in versions:
+                versions[insp.order_id, want] = self._resolve_version(conn, insp.order_id, want)
+            insp.work_order_version = versions[insp.order_id, want]
+            rows.append(convert.inspection_values(insp, insp.work_order_version, now))
+            finding_rows += [convert.finding_values(insp.id, i, f) for i, f in enumerate(insp.findings)]
+            if insp.explanation is not None:
+                explanation_rows.append(convert.explanation_values(insp.id, insp.explanation, now))
+        if rows:
+            conn.execute(insert(_INSPECTIONS), rows)
+        if finding_rows:
+            conn.execute(insert(_FINDINGS), finding_rows)
+        if explanation_rows:
+            conn.execute(insert(_EXPLANATIONS), explanation_rows)
 
     @staticmethod
     def _resolve_version(conn: Connection, order_id: str, version: int | None) -> int:
@@ -166,6 +179,16 @@ class Store(Catalog):
                 "saving inspections judged against it"
             )
         return int(found)
+
+    def rejudge_chain(self, inspection_id: str) -> list[str]:
+        """Ids of the records a re-judged record replaces, newest first (empty for a record that
+        re-judges nothing; a purged original ends the chain). ``inspector reinspect`` links them."""
+        col, out, current = _INSPECTIONS.c, [], inspection_id
+        with self._engine.connect() as conn:
+            while (prev := conn.scalar(select(col.reinspects_id).where(col.id == current))) and prev not in out:
+                out.append(prev)
+                current = prev
+        return out
 
     def add_explanation(self, inspection_id: str, explanation: Explanation) -> None:
         """Append an explanation to a stored inspection (the newest is the current one).
@@ -209,6 +232,7 @@ class Store(Catalog):
         until: datetime | None = None,
         flagged_only: bool = False,
         unreviewed_only: bool = False,
+        current_only: bool = False,
         part_id: str | None = None,
         limit: int | None = None,
         offset: int = 0,
@@ -218,11 +242,13 @@ class Store(Catalog):
 
         ``since`` inclusive, ``until`` exclusive (aware UTC). ``flagged_only``: NG or REVIEW.
         ``unreviewed_only``: no review yet. ``defect_type``: at least one finding of that type.
+        ``current_only``: one record per part, leaving out those a later record re-judged.
         ``part_id``: the records of the parts whose id is (or starts with) it.
         For large results use ``iter_inspections`` (bounded memory).
         """
         flt = queries.InspectionFilter.of(
-            order_id, lot, verdicts, defect_type, since, until, flagged_only, unreviewed_only, part_id=part_id
+            order_id, lot, verdicts, defect_type, since, until, flagged_only, unreviewed_only, current_only,
+            part_id=part_id,
         )
         stmt = flt.apply(queries.select_inspections()).order_by(*queries.ordering(newest_first))
         if limit is not None:
@@ -242,11 +268,13 @@ class Store(Catalog):
         until: datetime | None = None,
         flagged_only: bool = False,
         unreviewed_only: bool = False,
+        current_only: bool = False,
         part_id: str | None = None,
     ) -> int:
         """How many inspections ``query_inspections`` would return without a limit (for paging)."""
         flt = queries.InspectionFilter.of(
-            order_id, lot, verdicts, defect_type, since, until, flagged_only, unreviewed_only, part_id=part_id
+            order_id, lot, verdicts, defect_type, since, until, flagged_only, unreviewed_only, current_only,
+            part_id=part_id,
         )
         with self._read() as s:
             return int(s.scalar(flt.apply(select(func.count()).select_from(InspectionRow))) or 0)
@@ -261,6 +289,7 @@ class Store(Catalog):
         until: datetime | None = None,
         flagged_only: bool = False,
         unreviewed_only: bool = False,
+        current_only: bool = False,
         part_id: str | None = None,
         newest_first: bool = True,
         chunk_size: int = 500,
@@ -273,7 +302,8 @@ class Store(Catalog):
         if chunk_size < 1:
             raise StoreError(f"chunk_size={chunk_size}: must be at least 1")
         flt = queries.InspectionFilter.of(
-            order_id, lot, verdicts, defect_type, since, until, flagged_only, unreviewed_only, part_id=part_id
+            order_id, lot, verdicts, defect_type, since, until, flagged_only, unreviewed_only, current_only,
+            part_id=part_id,
         )
         base = flt.apply(queries.select_inspections()).order_by(*queries.ordering(newest_first))
         base = base.limit(chunk_size)
@@ -295,10 +325,11 @@ class Store(Catalog):
 
         Keys: ``inspected``, ``OK``, ``NG``, ``REVIEW`` (machine verdicts), ``yield`` (OK /
         inspected, a fraction 0..1; None when nothing was inspected), ``reviewed`` (inspections
-        with a review) and ``accept``/``reject``/``rework`` (their latest decision).
+        with a review) and ``accept``/``reject``/``rework`` (their latest decision). A re-judged
+        part counts once (its current record; its latest review over the chain).
         """
         with self._read() as s:
-            return queries.counts(s, queries.InspectionFilter.of(order_id, lot))
+            return queries.counts(s, queries.InspectionFilter.of(order_id, lot, current_only=True))
 
     # --- reviews ----------------------------------------------------------------------
 

@@ -45,6 +45,8 @@ ACTIONS: dict[str, str] = {
     "data.exported": "inspections",
     "report.generated": "work_order",
     "retention.applied": "retention",
+    "inspection.rejudged": "inspection",  # inspector reinspect --apply: one per new linked record
+    "reinspect.applied": "work_order",  # ... and one per run (counts, target version, model)
 }
 
 _BATCH = 5000

@@ -22,6 +22,7 @@ PERMISSIONS: dict[str, str] = {
     "audit.verify": "verify or read the audit trail",
     "export": "export data",
     "report": "generate reports",
+    "reinspect": "re-judge stored parts (new records linked to the originals)",
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
@@ -29,7 +30,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     # a reviewer (quality engineer) may also disposition a part the machine passed: escapes found
     # downstream must be correctable by QA, not only by an admin
     Role.REVIEWER: frozenset({"inspect", "teach", "review.decide", "review.ok_parts", "audit.verify", "export",
-                              "report"}),
+                              "report", "reinspect"}),
     Role.ADMIN: frozenset(PERMISSIONS),
 }
 
