@@ -58,7 +58,7 @@ class DaskEngine:
         self._own: list[Any] = []
         try:
             if client is None and address:
-                client = Client(address, timeout="20s")
+                client = Client(address)  # waits distributed.comm.timeouts.connect (dask config, 30 s)
                 self._own.append(client)
             elif client is None:
                 where = {"host": "127.0.0.1"} if processes else {}  # in-process workers talk inproc://
