@@ -8,7 +8,8 @@ embedded code, so a VLM's text reaches the record only when it passes the same c
 The model: ``AutoModelForImageTextToText`` + ``AutoProcessor`` from a local folder (LLaVA,
 Idefics3, Qwen2-VL and other image-text-to-text models transformers ships; no remote code,
 nothing downloaded). Without torchvision, transformers falls back to each processor's PIL
-implementation. The prompt is the processor's chat template with one image (a crop around
+implementation; a Qwen2-VL-style processor, whose video half needs torchvision, is replaced by
+its image processor and tokenizer (:mod:`inspector_hf.processors`). The prompt is the processor's chat template with one image (a crop around
 the deciding finding, ``context`` times its size; the whole image with ``context=0``) and the
 same facts the embedded model reads (order, verdict, findings with sizes and places, clause
 text). Decoding is greedy and stops after three sentences.
@@ -89,17 +90,15 @@ class HFExplainer(Explainer):
         with self._lock:
             if self._parts is not None:
                 return
-            from transformers import AutoModelForImageTextToText, AutoProcessor
+            from transformers import AutoModelForImageTextToText
             from transformers.utils import logging as hf_logging
+
+            from inspector_hf.processors import load_processor
 
             hf_logging.disable_progress_bar()
             dtype = torch_dtype(self.dtype_name, self.device)
             where = f"vision-language model folder {self.folder}"
-            try:
-                processor = AutoProcessor.from_pretrained(str(self.folder), local_files_only=True,
-                                                          trust_remote_code=False)
-            except Exception as e:
-                raise ModelFolderError(f"{where}: its processor does not load ({e})") from e
+            processor = load_processor(self.folder)
             try:
                 model = AutoModelForImageTextToText.from_pretrained(
                     str(self.folder), local_files_only=True, trust_remote_code=False, dtype=dtype)

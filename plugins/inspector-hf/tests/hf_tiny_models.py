@@ -5,12 +5,13 @@
 * :func:`write_llava`: a LLaVA (CLIP vision tower + Llama text model, 1 layer each) with a
   word-level tokenizer built with the ``tokenizers`` library, a chat template and a PIL CLIP
   image processor: what ``AutoProcessor`` / ``AutoModelForImageTextToText`` load from a real
-  LLaVA folder. With ``answer``, the text model's weights are set so that greedy decoding
-  after the prompt writes exactly that answer: every attention and MLP output is zeroed (each
-  position then sees only its own token), the embeddings are one-hot and the LM head maps each
-  answer word to the next one (a bigram chain from the template's last token ``ASSISTANT:`` to
-  ``</s>``; the answer's words must therefore be distinct). Everything else stays random: the
-  vision tower and projector run, and their output goes through the real generate loop.
+  LLaVA folder. :func:`write_qwen2vl`: the same for Qwen2-VL (grid-patch tower, M-RoPE).
+* With ``answer``, the text model's weights are set so that greedy decoding after the prompt
+  writes exactly that answer: every attention and MLP output is zeroed (each position then
+  sees only its own token), the embeddings are one-hot and the LM head maps each answer word to
+  the next one (a bigram chain from the template's last token ``ASSISTANT:`` to ``</s>``; the
+  answer's words must therefore be distinct). Everything else stays random: the vision tower
+  and projector run, and their output goes through the real generate loop.
 """
 
 from __future__ import annotations
@@ -47,17 +48,28 @@ def write_backbone(folder: Path, kind: str = "dinov2", seed: int = 0, mean=(0.5,
     return folder
 
 
-def _tokenizer(words: list[str]):
+QWEN_TEMPLATE = CHAT_TEMPLATE.replace("<image>\n", "<|vision_start|><|image_pad|><|vision_end|>\n")
+QWEN_SPECIALS = ["<|vision_start|>", "<|image_pad|>", "<|vision_end|>", "<|video_pad|>"]
+
+
+def _tokenizer(words: list[str], specials: tuple[str, ...] = ("<image>",)):
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    vocab = {w: i for i, w in enumerate(dict.fromkeys(SPECIALS + words + FILLER))}
+    vocab = {w: i for i, w in enumerate(dict.fromkeys(SPECIALS + list(specials) + words + FILLER))}
     tk = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
     tk.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     tok = PreTrainedTokenizerFast(tokenizer_object=tk, unk_token="[UNK]", bos_token="<s>", eos_token="</s>",
                                   pad_token="</s>")
-    tok.add_special_tokens({"additional_special_tokens": ["<image>"]})
+    tok.add_special_tokens({"additional_special_tokens": list(specials)})
     return tok
+
+
+def _words(answer: str | None) -> list[str]:
+    words = answer.split() if answer else []
+    if len(set(words)) != len(words):
+        raise ValueError("the answer's words must be distinct for a bigram chain")
+    return words
 
 
 def _bigram(model, chain: list[int]) -> None:
@@ -83,9 +95,7 @@ def write_llava(folder: Path, answer: str | None = None, seed: int = 0) -> Path:
     import torch
     import transformers as T
 
-    words = answer.split() if answer else []
-    if len(set(words)) != len(words):
-        raise ValueError("the answer's words must be distinct for a bigram chain")
+    words = _words(answer)
     tok = _tokenizer(words)
     vocab = tok.get_vocab()
     image_proc = T.CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
@@ -107,4 +117,42 @@ def write_llava(folder: Path, answer: str | None = None, seed: int = 0) -> Path:
     folder = Path(folder)
     model.save_pretrained(str(folder))
     processor.save_pretrained(str(folder))
+    return folder
+
+
+def write_qwen2vl(folder: Path, answer: str | None = None, seed: int = 0) -> Path:
+    """A tiny Qwen2-VL folder (grid-patch vision tower, M-RoPE text model), saved as a real one is.
+
+    Its processor cannot be built here (``Qwen2VLProcessor`` needs a torchvision video
+    processor), so the folder gets what a downloaded one has for images: the tokenizer, the PIL
+    image processor's ``preprocessor_config.json``, ``chat_template.jinja`` and a
+    ``processor_config.json`` naming the processor class.
+    """
+    import torch
+    import transformers as T
+
+    words = _words(answer)
+    tok = _tokenizer(words, tuple(QWEN_SPECIALS))
+    vocab = tok.get_vocab()
+    image_proc = T.Qwen2VLImageProcessor(min_pixels=28 * 28 * 4, max_pixels=28 * 28 * 16, patch_size=14,
+                                         merge_size=2, temporal_patch_size=2)
+    vision = {"depth": 1, "embed_dim": 32, "hidden_size": 64, "num_heads": 2, "mlp_ratio": 2, "patch_size": 14,
+              "spatial_merge_size": 2, "temporal_patch_size": 2, "in_channels": 3}
+    text = {"vocab_size": len(vocab), "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 1,
+            "num_attention_heads": 2, "num_key_value_heads": 2, "bos_token_id": 1, "eos_token_id": 2,
+            "pad_token_id": 2, "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0,
+                                                   "mrope_section": [4, 6, 6]}}
+    cfg = T.Qwen2VLConfig(text_config=text, vision_config=vision, image_token_id=vocab["<|image_pad|>"],
+                          video_token_id=vocab["<|video_pad|>"], vision_start_token_id=vocab["<|vision_start|>"],
+                          vision_end_token_id=vocab["<|vision_end|>"], tie_word_embeddings=False)
+    torch.manual_seed(seed)
+    model = T.Qwen2VLForConditionalGeneration(cfg)
+    if answer:
+        _bigram(model, [vocab["ASSISTANT:"]] + [vocab[w] for w in words] + [vocab["</s>"]])
+    folder = Path(folder)
+    model.save_pretrained(str(folder))
+    tok.save_pretrained(str(folder))
+    image_proc.save_pretrained(str(folder))
+    (folder / "chat_template.jinja").write_text(QWEN_TEMPLATE)
+    (folder / "processor_config.json").write_text(json.dumps({"processor_class": "Qwen2VLProcessor"}))
     return folder

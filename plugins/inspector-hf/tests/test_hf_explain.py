@@ -1,4 +1,4 @@
-"""Explanations from a tiny LLaVA folder: the findings check passes a right text and replaces a wrong one.
+"""Explanations from tiny LLaVA / Qwen2-VL folders: the findings check keeps a right text, replaces a wrong one.
 
 The LLaVA folders are written by :mod:`hf_tiny_models` (real ``LlavaForConditionalGeneration``,
 ``LlavaProcessor`` with a PIL CLIP image processor, a word-level tokenizer and a chat
@@ -72,6 +72,20 @@ def test_a_text_that_contradicts_the_findings_is_replaced_by_the_template(case, 
         assert e.problems and not e.problems[0].startswith("model unavailable"), e.problems
         if name == "wrong":
             assert raw == WRONG and "wrong verdict word 'OK': the verdict is NG" in e.problems, e.problems
+
+
+def test_qwen2vl_folder_without_torchvision_uses_its_image_processor_and_tokenizer(case, tmp_path):
+    from hf_tiny_models import write_qwen2vl
+    from inspector_hf.processors import GridImageProcessor
+
+    image, analysis, verdict, wo = case
+    right = HFExplainer(write_qwen2vl(tmp_path / "qwen-right", RIGHT), "cpu", max_new_tokens=20)
+    e = right.explain(image, analysis, verdict, wo)
+    assert isinstance(right._parts["processor"], GridImageProcessor)  # AutoProcessor needs torchvision here
+    assert e.text == RIGHT and not e.fallback and e.generator.startswith("hf-vlm:qwen-right")
+    wrong = HFExplainer(write_qwen2vl(tmp_path / "qwen-wrong", WRONG), "cpu", max_new_tokens=20)
+    e = wrong.explain(image, analysis, verdict, wo)
+    assert e.fallback and "wrong verdict word 'OK': the verdict is NG" in e.problems
 
 
 def test_a_vlm_folder_that_does_not_load_falls_back_with_the_reason(case, tmp_path, vlms):
