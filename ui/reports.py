@@ -1,7 +1,8 @@
 """Reports and exports from the app: PDF for a work order (or one lot), CSV/XLSX/JSON data.
 
 Both run on a worker with a progress bar and a Cancel button; the file name is proposed in
-``<data dir>/reports`` and may be changed.
+``<data dir>/reports`` and may be changed. "Re-judge lot..." opens the re-judge dialog
+(``ui.rejudge``): the lot's stored images against a new order revision, before/after, then apply.
 """
 
 from __future__ import annotations
@@ -48,10 +49,13 @@ class ReportsView(QWidget):
         row = QHBoxLayout()
         self.pdf_button = big_button("PDF report…")
         self.export_button = big_button("Export data…")
+        self.rejudge_button = big_button("Re-judge lot…")
         self.cancel_button = big_button("Cancel")
         self.cancel_button.setEnabled(False)
-        for b in (self.pdf_button, self.export_button, self.cancel_button):
+        for b in (self.pdf_button, self.export_button, self.rejudge_button, self.cancel_button):
             row.addWidget(b)
+        self.rejudge_button.clicked.connect(self.open_rejudge)
+        self.rejudge = None  # the open RejudgeDialog, if any
         self.pdf_button.clicked.connect(self.make_pdf)
         self.export_button.clicked.connect(self.make_export)
         self.cancel_button.clicked.connect(self.cancel)
@@ -69,6 +73,25 @@ class ReportsView(QWidget):
     def set_work_order(self, wo) -> None:
         self.order.setText(wo.order_id)
         self.lot.setText(wo.lot)
+
+    @Slot()
+    def open_rejudge(self):
+        """The re-judge dialog for the order (and lot) in the fields (shown, not blocking)."""
+        from ui.rejudge import RejudgeDialog
+
+        order = self.order.text().strip()
+        if not order:
+            self.result.setText("give a work order id to re-judge its stored parts")
+            return None
+        self.rejudge = RejudgeDialog(self.facade, self.tasks, order, self.lot.text().strip() or None, self)
+        self.rejudge.applied.connect(self.on_rejudged)
+        self.rejudge.open()
+        return self.rejudge
+
+    @Slot(object)
+    def on_rejudged(self, result) -> None:
+        self.status.emit(f"re-judged: {len(result.written)} new records (work order version "
+                         f"{result.work_order_version})")
 
     def _folder(self) -> Path:
         folder = Path(self.facade.settings.data_dir) / "reports"
