@@ -108,6 +108,8 @@ def test_results_by_order_lot_part_id_and_inspection_id(line):
     ("/orders/WO-9999/report.pdf", 404, "no results for order"),
     ("/results/0000000000000000/certificate.pdf", 404, "no inspection id"),
     ("/parts/NO-SUCH-PART/certificate.pdf", 404, "no results for part id"),
+    ("/results?limit=0", 422, "query.limit"),
+    ("/results?limit=5000", 422, "query.limit"),
 ])
 def test_unknown_ids_are_404_and_bad_ones_400_with_the_reason(line, path, code, words):
     r = line[1].get(path)

@@ -74,8 +74,9 @@ class MqttPublisher:
             except (OSError, ValueError) as exc:
                 raise MqttSettingsError(f"plugins.mqtt TLS files cannot be used: {exc}") from None
             client.tls_insecure_set(cfg.tls_insecure)
-        client.will_set(self.topics["status"], self._status_payload("offline", "connection lost"), qos=cfg.qos,
-                        retain=True)
+        will = {"schema": 1, "station": station_name, "state": "offline", "reason": "connection lost",
+                "since": self._status["since"]}  # set at connect: no counters, they would be stale
+        client.will_set(self.topics["status"], dumps(will), qos=cfg.qos, retain=True)
         client.reconnect_delay_set(min_delay=cfg.reconnect_min_s, max_delay=cfg.reconnect_max_s)
         client.max_inflight_messages_set(WINDOW)
         client.on_connect = self._on_connect

@@ -165,6 +165,7 @@ def test_a_station_process_that_dies_leaves_its_last_will(tmp_path, broker):
             proc.kill()
     will = retained(broker.port, f"{TOPIC}/status")
     assert will == {**will, "state": "offline", "reason": "connection lost", "station": "line-1"}
+    assert "counts" not in will, "the will is set at connect: it carries no (stale) counters"
     mes.close()
 
 
