@@ -5,7 +5,8 @@ trigger (the app's button, ``inspector inspect --trigger software`` on stdin, MQ
 input, the HTTP API) and publishes :class:`~inspector.events.TriggerRequested`; a line in
 ``software`` mode inspects the newest frame as one part per trigger, in other modes a trigger's
 part id names the next part. ``line_options`` turns the settings into the line's trigger mode and
-part detection. ``part_id_for`` gives every inspection its part id: the one the trigger gave,
+part detection; ``tune_detection`` changes part detection while the line runs (the app's spin
+boxes) and ``detection_readout`` says what the detector sees. ``part_id_for`` gives every inspection its part id: the one the trigger gave,
 else a DataMatrix/QR/barcode read in the image, else ``<order>-<lot>-<sequence>`` with the
 sequence kept in the database (``inspector.parts.identity``).
 """
@@ -14,12 +15,21 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from typing import Any
 
 from inspector.domain import Frame, WorkOrder
 from inspector.events import TriggerRequested
-from inspector.parts.detect import DetectionSettings
-from inspector.parts.trigger import Trigger, TriggerQueue, clean_part_id, resolve_mode
+from inspector.parts.detect import DetectionSettings, PartDetector
+from inspector.parts.trigger import (
+    FREE_RUN,
+    MODES,
+    Trigger,
+    TriggerError,
+    TriggerQueue,
+    clean_part_id,
+    resolve_mode,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +41,7 @@ class PartsDoor:
 
     settings: Any
     events: Any
+    TRIGGER_MODES = MODES  # auto, free-run, software, hardware, every-frame (inspector.parts.trigger)
 
     @property
     def triggers(self) -> TriggerQueue:
@@ -56,16 +67,48 @@ class PartsDoor:
     def line_options(self, source: Any, run_id: str, trigger_mode: str | None = None) -> dict[str, Any]:
         """``run_line`` keyword arguments for ``source``: its resolved trigger mode (``trigger_mode``
         or the settings'), the trigger queue and the part-detection settings."""
-        s = self.settings
-        mode = resolve_mode(trigger_mode or s.trigger_mode, source)
+        mode = resolve_mode(trigger_mode or self.settings.trigger_mode, source)
         self.__dict__["_line_run_id"] = run_id
-        detection = DetectionSettings(motion=s.part_motion, presence=s.part_presence,
-                                      settle_frames=s.part_settle_frames, empty_frames=s.part_empty_frames)
-        return {"mode": mode, "triggers": self.triggers, "detection": detection.check()}
+        detector = PartDetector(self.detection_settings()) if mode == FREE_RUN else None
+        self.__dict__["_detector"] = detector
+        return {"mode": mode, "triggers": self.triggers, "detection": detector}
 
     def line_ended(self, run_id: str) -> None:
         if self.__dict__.get("_line_run_id") == run_id:
             self.__dict__["_line_run_id"] = ""
+            self.__dict__["_detector"] = None
+
+    def detection_settings(self) -> DetectionSettings:
+        """Part detection as the settings say (``part_motion``, ``part_presence``, ``part_*_frames``)."""
+        s = self.settings
+        return DetectionSettings(motion=s.part_motion, presence=s.part_presence,
+                                 settle_frames=s.part_settle_frames, empty_frames=s.part_empty_frames).check()
+
+    def tune_detection(self, **values: Any) -> DetectionSettings:
+        """Change part detection (``motion``, ``presence``, ``settle_frames``, ``empty_frames``) for the
+        running line at once and for the next runs (this session; ``save_settings`` keeps them).
+        Raises ``TriggerError`` for a value out of range; nothing changes then."""
+        fields = {"motion": "part_motion", "presence": "part_presence", "settle_frames": "part_settle_frames",
+                  "empty_frames": "part_empty_frames"}
+        unknown = sorted(set(values) - set(fields))
+        if unknown:
+            raise TriggerError(f"unknown part-detection setting(s): {', '.join(unknown)} (known: {', '.join(fields)})")
+        new = replace(self.detection_settings(), **values).check()
+        for key, name in fields.items():
+            setattr(self.settings, name, getattr(new, key))
+        detector = self.__dict__.get("_detector")
+        if detector is not None:
+            detector.settings = new
+        return new
+
+    def detection_readout(self) -> dict[str, Any] | None:
+        """The running part detector's last frame: motion, presence, state, parts taken, parts passed;
+        None when no line runs in free-run mode (the app shows it beside the spin boxes)."""
+        d = self.__dict__.get("_detector")
+        if d is None:
+            return None
+        return {"motion": d.motion, "presence": d.presence, "state": d.state, "parts": d.parts, "passed": d.passed,
+                "belt": d.belt is not None}
 
     def part_id_for(self, frame: Frame, work_order: WorkOrder) -> str:
         """The part id of the part in ``frame``: given (trigger), read (a code), else generated."""

@@ -248,6 +248,9 @@ def test_camera_lost_mid_run_reconnects_and_keeps_inspecting(qtbot, window, tmp_
         writer.write(cv2.resize(cv2.imread(str(SAMPLE_LINE / name)), (512, 512)))
     writer.release()
     station.set_source(f"camera:{video}")
+    # every frame a part (as before part detection): this test is about reconnecting, and four different
+    # parts back to back with no empty belt between are no belt a part detector could follow
+    station.trigger_mode.setCurrentIndex(station.trigger_mode.findData("every-frame"))
     assert station.start()
     qtbot.waitUntil(lambda: len(station.shown_ids) >= 1, timeout=RUN_TIMEOUT_MS)
     qtbot.waitUntil(lambda: any("lost; reconnecting" in m for m in station.status_log.messages), timeout=60_000)

@@ -35,7 +35,7 @@ from ui.runner import render_part, shrink, to_qimage
 from ui.sign_dialog import SignDialog
 from ui.workers import Task, TaskRunner
 
-COLUMNS = ("inspected", "order", "lot", "image", "verdict", "clauses", "types", "review")
+COLUMNS = ("inspected", "order", "lot", "part id", "image", "verdict", "clauses", "types", "review")
 DAYS = {"any date": None, "today": 1, "last 7 days": 7, "last 30 days": 30}
 # machine verdicts shown; "OK" and "all" let a quality engineer review parts the machine passed
 VERDICT_FILTERS: dict[str, list[str] | None] = {"NG + REVIEW": ["NG", "REVIEW"], "NG": ["NG"],
@@ -65,6 +65,9 @@ class ReviewView(QWidget):
         self.f_lot.setPlaceholderText("lot")
         self.f_order.setMaximumWidth(220)
         self.f_lot.setMaximumWidth(220)
+        self.f_part = QLineEdit()  # a part id, or its beginning
+        self.f_part.setPlaceholderText("part id")
+        self.f_part.setMaximumWidth(220)
         self.f_verdict = QComboBox()
         self.f_verdict.addItems(list(VERDICT_FILTERS))
         self.f_type = QComboBox()
@@ -78,15 +81,16 @@ class ReviewView(QWidget):
         self.f_open.setChecked(True)
         refresh = QPushButton("Refresh  [F5]")
         refresh.clicked.connect(self.refresh)
-        for w in (self.f_order, self.f_lot, self.f_verdict, self.f_type, self.f_days, self.f_open, refresh):
+        for w in (self.f_order, self.f_lot, self.f_part, self.f_verdict, self.f_type, self.f_days, self.f_open,
+                  refresh):
             filters.addWidget(w)
         filters.addStretch(1)
         self.f_find = QLineEdit()
-        self.f_find.setPlaceholderText("any part: inspection id / image name  [Ctrl+F, Enter]")
+        self.f_find.setPlaceholderText("any part: part id / inspection id / image name  [Ctrl+F, Enter]")
         self.f_find.setMinimumWidth(260)
         self.f_find.returnPressed.connect(self.find_part)
         filters.addWidget(self.f_find)
-        for edit in (self.f_order, self.f_lot):
+        for edit in (self.f_order, self.f_lot, self.f_part):
             edit.returnPressed.connect(self.refresh)
         for combo in (self.f_verdict, self.f_days):
             combo.currentIndexChanged.connect(self.refresh)
@@ -152,6 +156,7 @@ class ReviewView(QWidget):
         verdict = self.f_verdict.currentText()
         days = DAYS.get(self.f_days.currentText())
         return {"order_id": self.f_order.text().strip() or None, "lot": self.f_lot.text().strip() or None,
+                "part_id": self.f_part.text().strip() or None,
                 "verdicts": VERDICT_FILTERS.get(verdict, ["NG", "REVIEW"]),
                 "defect_type": self.f_type.currentText().strip() or None,
                 "since": datetime.now().astimezone() - timedelta(days=days) if days else None,
@@ -199,7 +204,7 @@ class ReviewView(QWidget):
         self.table.setRowCount(len(rows))
         for i, r in enumerate(rows):
             types = ", ".join(sorted({f.defect_type for f in r.findings})) or "—"
-            values = (f"{r.inspected_at.astimezone():%Y-%m-%d %H:%M:%S}", r.order_id, r.lot, r.frame_name,
+            values = (f"{r.inspected_at.astimezone():%Y-%m-%d %H:%M:%S}", r.order_id, r.lot, r.part_id, r.frame_name,
                       r.verdict.kind.value, ", ".join(r.verdict.clause_ids), types, reviewed.get(r.id, ""))
             for j, v in enumerate(values):
                 self.table.setItem(i, j, QTableWidgetItem(v))

@@ -234,11 +234,12 @@ class DetailPanel(QWidget):
         colour = FINAL_COLOUR.get(v, "#1b7f3b")
         machine = (f" <span style='font-size:11pt'>final · machine verdict <b>{insp.verdict.kind.value}</b></span>"
                    if fv.disposition is not None else " <span style='font-size:11pt'>machine verdict</span>")
-        self.form_part.setText(f"<b>{_esc(insp.frame_name or insp.id)}</b> · {_esc(insp.id[:12])} · "
+        self.form_part.setText(f"<b>{_esc(insp.part_id or insp.frame_name or insp.id)}</b> · {_esc(insp.id[:12])} · "
                                f"<span style='color:{colour}'><b>{v}</b></span>"
                                + (f" (machine {insp.verdict.kind.value})" if fv.overruled else ""))
         lines = [f"<span style='font-size:18pt; color:{colour}'><b>{v}</b></span>{machine} · {_esc(insp.order_id)} · "
-                 f"lot {_esc(insp.lot or '—')} · <b>{_esc(insp.frame_name)}</b> · "
+                 f"lot {_esc(insp.lot or '—')} · " + (f"part <b>{_esc(insp.part_id)}</b> · " if insp.part_id else "")
+                 + f"<b>{_esc(insp.frame_name)}</b> · "
                  f"{insp.inspected_at.astimezone():%Y-%m-%d %H:%M:%S} · station {_esc(insp.station)} · "
                  f"model {_esc(insp.model.name)} {_esc(insp.model.version)}"]
         lines += [f"• {_esc(r)}" for r in insp.verdict.reasons]

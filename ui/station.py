@@ -1,7 +1,7 @@
 """The operator station: work order, source, live view, latest part, verdict banner, counters.
 
-Keys: F5 start, Esc stop, F6 acknowledge a held NG/REVIEW, Ctrl+O open a work order, Ctrl+L the
-order-id field. A barcode
+Keys: F5 start, Esc stop, F6 acknowledge a held NG/REVIEW, F8 software trigger, Ctrl+O open a work
+order, Ctrl+L the order-id field. A barcode
 scanner "types" the order id and Enter: typing while no text field has the focus goes to the
 order-id field, so a scan works wherever the focus is on this page.
 """
@@ -37,10 +37,11 @@ from ui.panels import esc as _esc
 from ui.runner import ShownPart, StationRunner
 from ui.station_boxes import SOURCE_HINTS, SOURCE_KINDS, order_box, source_box
 from ui.station_hold import HoldBar, HoldMixin, PartStrip
+from ui.station_parts import PartsMixin, part_label, parts_box
 from ui.workers import Task, TaskRunner
 
 
-class StationView(HoldMixin, QWidget):
+class StationView(HoldMixin, PartsMixin, QWidget):
     """The operator view. All core work goes through ``facade`` on worker threads."""
 
     work_order_changed = Signal(object)
@@ -94,6 +95,7 @@ class StationView(HoldMixin, QWidget):
         root.addWidget(left_panel, 1)
         left.addWidget(order_box(self), 3)
         left.addWidget(source_box(self))
+        left.addWidget(parts_box(self))  # trigger mode, part detection, Trigger [F8]
         self.status_log = StatusLog()
         self.status_log.setMinimumHeight(90)
         left.addWidget(titled(self.status_log, "Status"), 1)
@@ -328,7 +330,7 @@ class StationView(HoldMixin, QWidget):
                 self.held.append(shown)
         self._latest = shown
         self.recent[insp.id] = shown
-        self.strip.add(insp.id, kind, insp.frame_name, self.counters.counts["inspected"])
+        self.strip.add(insp.id, kind, part_label(insp), self.counters.counts["inspected"])
         keep = set(self.strip.ids()) | {p.inspection.id for p in self.held}
         for old in [i for i in self.recent if i not in keep]:
             self.recent.pop(old)

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from inspector.domain import VerdictKind
 from ui.panels import VERDICT_STYLE, big_button, esc
+from ui.station_parts import part_label
 
 if TYPE_CHECKING:
     from ui.runner import ShownPart
@@ -114,21 +115,24 @@ class HoldMixin:
         """Banner, reasons, explanation and overlay of one part (the latest, a held or a chosen one)."""
         insp = shown.inspection
         kind = insp.verdict.kind.value
-        self.banner.set_kind(kind)
+        part_id = getattr(insp, "part_id", "")  # next to the verdict, smaller (docs/app.md)
+        self.banner.set_kind(kind, f"{kind}<br/><span style='font-size:20pt'>{esc(part_id)}</span>" if part_id
+                             else None)
         cited = ", ".join(insp.verdict.clause_ids)
         reasons = "; ".join(insp.verdict.reasons[:2])
+        name = esc(part_label(insp))
         if insp.verdict.kind is VerdictKind.OK:
-            self.reason.setText(f"{esc(insp.frame_name)}: {esc(reasons or 'all clauses pass')}")
+            self.reason.setText(f"{name}: {esc(reasons or 'all clauses pass')}")
             self.explanation.setText("")
         else:
             cited = f"<b>{esc(cited)}</b> " if cited else ""
-            self.reason.setText(f"{esc(insp.frame_name)}: {cited}{esc(reasons)}")
+            self.reason.setText(f"{name}: {cited}{esc(reasons)}")
             self.explanation.setText(self._texts.get(insp.id, ""))
         self._last_id = insp.id
         self.part_view.set_image(shown.overlay)
         self.strip.mark(insp.id)
         held = self.held[0].inspection if self.held else None
-        self.hold_bar.show_held(held.verdict.kind.value if held else "", held.frame_name if held else "",
+        self.hold_bar.show_held(held.verdict.kind.value if held else "", part_label(held) if held else "",
                                 len(self.held) - 1)
 
     @Slot()
@@ -137,7 +141,7 @@ class HoldMixin:
         if not self.held:
             return
         done = self.held.pop(0).inspection
-        self.status.emit(f"acknowledged {done.verdict.kind.value}: {done.frame_name}")
+        self.status.emit(f"acknowledged {done.verdict.kind.value}: {part_label(done)}")
         nxt = self.held[0] if self.held else self._latest
         if nxt is not None:
             self.display(nxt)

@@ -73,7 +73,11 @@ def sharpness(image: np.ndarray) -> float:
 
 
 class PartDetector:
-    """Feed every frame in order; :meth:`feed` returns the frame to inspect once per part."""
+    """Feed every frame in order; :meth:`feed` returns the frame to inspect once per part.
+
+    ``settings`` may be replaced while frames are fed (the app's spin boxes tune a running line);
+    ``motion``, ``presence`` and ``state`` are the last frame's readout.
+    """
 
     EMPTY, ARRIVING, TAKEN = "empty", "arriving", "taken"
 

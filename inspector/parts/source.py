@@ -42,13 +42,16 @@ class PartSource(FrameSource):
     """A video or live source as parts; see the module docstring."""
 
     def __init__(self, inner: FrameSource, mode: str, triggers: TriggerQueue, on_frame: Callable[[np.ndarray], None],
-                 on_back: Callable[[float], None] | None = None, detection: DetectionSettings | None = None):
+                 on_back: Callable[[float], None] | None = None,
+                 detection: DetectionSettings | PartDetector | None = None):
         super().__init__(inner.on_error)
         self.inner, self.mode, self.triggers = inner, mode, triggers
         self.name = inner.name
         self.is_live = True
         self.on_frame, self.on_back = on_frame, on_back
-        self.detector = PartDetector(detection) if mode == FREE_RUN else None
+        self.detector: PartDetector | None = None  # free-run; a given detector can be tuned while it runs
+        if mode == FREE_RUN:
+            self.detector = detection if isinstance(detection, PartDetector) else PartDetector(detection)
         self.grabbed = 0
         self.skipped = 0  # parts dropped because inspection lagged (live only)
         self._live = bool(getattr(inner, "is_live", False))
