@@ -22,6 +22,7 @@ from inspector.domain import Frame, WorkOrder
 from inspector.events import TriggerRequested
 from inspector.parts.detect import DetectionSettings, PartDetector
 from inspector.parts.trigger import (
+    EVERY_FRAME,
     FREE_RUN,
     MODES,
     Trigger,
@@ -71,12 +72,15 @@ class PartsDoor:
         self.__dict__["_line_run_id"] = run_id
         detector = PartDetector(self.detection_settings()) if mode == FREE_RUN else None
         self.__dict__["_detector"] = detector
+        # every-frame on a live source (a hot folder, a camera): a trigger's id names the next part here
+        self.__dict__["_announce"] = mode == EVERY_FRAME and bool(getattr(source, "is_live", False))
         return {"mode": mode, "triggers": self.triggers, "detection": detector}
 
     def line_ended(self, run_id: str) -> None:
         if self.__dict__.get("_line_run_id") == run_id:
             self.__dict__["_line_run_id"] = ""
             self.__dict__["_detector"] = None
+            self.__dict__["_announce"] = False
 
     def detection_settings(self) -> DetectionSettings:
         """Part detection as the settings say (``part_motion``, ``part_presence``, ``part_*_frames``)."""
@@ -114,6 +118,9 @@ class PartsDoor:
         """The part id of the part in ``frame``: given (trigger), read (a code), else generated."""
         if frame.part_id:
             return frame.part_id
+        announced = self.triggers.take_part_id() if self.__dict__.get("_announce") else None
+        if announced:
+            return announced
         from inspector.parts import identity
 
         if self.settings.read_codes and frame.image is not None and frame.image.size:

@@ -104,3 +104,22 @@ def test_trigger_queue_is_bounded_and_announces_ids_in_order():
     assert q.dropped == 2 and len(q) == 3
     assert q.take_part_id() == "P2" and q.take_part_id() == "P4"  # the one without an id is skipped
     assert q.take_part_id() is None and q.get(timeout=0.01) is None
+
+
+def test_a_trigger_id_names_the_next_file_of_a_hot_folder(tmp_path, facade):
+    from inspector.sources.builtin import HotFolderSource
+
+    wo = facade.load_work_order(write_order(tmp_path))
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    stored = []
+    facade.events.subscribe(lambda e: stored.append(e.inspection), PartStored)
+    thread, cancel, out = run_in_thread(facade, HotFolderSource(folder, poll_s=0.05, settle_s=0.1), wo)
+    facade.trigger("HF-0001", origin="plc")  # the PLC read the serial before the camera took the image
+    cv2.imwrite(str(folder / "a.png"), cv2.cvtColor(part_image(), cv2.COLOR_RGB2BGR))
+    assert wait_for(lambda: len(stored) == 1), out
+    cv2.imwrite(str(folder / "b.png"), cv2.cvtColor(part_image(), cv2.COLOR_RGB2BGR))  # no trigger: generated
+    assert wait_for(lambda: len(stored) == 2), out
+    cancel.set()
+    thread.join(30)
+    assert [i.part_id for i in stored] == ["HF-0001", "WO-7001-L-1-000001"]
