@@ -35,6 +35,7 @@ from inspector.sources import FrameSource, SourceError
 log = logging.getLogger(__name__)
 
 MAX_WAITING_PARTS = 16  # parts detected on a live source and not inspected yet
+FILE_WAITING_PARTS = 2  # parts of a video file read ahead of the line
 FIRE_TIMEOUT_S = 5.0  # a fired device that delivers no frame within this is reported
 
 
@@ -55,7 +56,8 @@ class PartSource(FrameSource):
         self.grabbed = 0
         self.skipped = 0  # parts dropped because inspection lagged (live only)
         self._live = bool(getattr(inner, "is_live", False))
-        self._parts: queue.Queue[Frame] = queue.Queue(0 if not self._live else MAX_WAITING_PARTS)
+        # a file waits for the line (nothing dropped, memory bounded); a live camera drops the oldest part
+        self._parts: queue.Queue[Frame] = queue.Queue(MAX_WAITING_PARTS if self._live else FILE_WAITING_PARTS)
         self._cond = threading.Condition()
         self._latest: Frame | None = None
         self._ended = False
