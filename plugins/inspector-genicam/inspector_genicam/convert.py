@@ -49,7 +49,7 @@ def to_rgb(data: bytes | memoryview, width: int, height: int, pixel_format: str)
     rgb = raw.reshape(height, width, 3)
     if pixel_format.startswith("BGR"):
         rgb = rgb[:, :, ::-1]
-    return np.ascontiguousarray(rgb)
+    return np.array(rgb, order="C")  # a writable copy, never a view of the camera's bytes
 
 
 def mosaic(rgb: np.ndarray, pixel_format: str) -> np.ndarray:

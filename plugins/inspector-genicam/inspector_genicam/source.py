@@ -62,6 +62,8 @@ class GenICamSource(FrameSource):
         self._stop_event = threading.Event()
         self._pending: collections.deque[float] = collections.deque()  # times of unanswered software triggers
         self._underruns = 0  # stream underruns of connections already closed
+        self._good_at: float | None = None  # when the last whole frame arrived (None: not since connecting)
+        self._bad_reported = False  # "every frame unusable" said for this stretch
 
     # --- what the line asks -------------------------------------------------------------------
 
@@ -161,6 +163,7 @@ class GenICamSource(FrameSource):
         if self._conn is None:
             self._conn = Connection(self.target)
             self._caps = self._conn.caps
+        self._good_at, self._bad_reported = None, False
         if configure:
             try:
                 self._conn.configure(self.options, self.mode)
@@ -238,12 +241,24 @@ class GenICamSource(FrameSource):
             return conn.probe(), now
         return "", last_probe
 
+    def _incomplete(self, why: str) -> None:
+        """Count a buffer that cannot be a frame; say so once when none has been whole for ``stall_s``."""
+        self.incomplete += 1
+        self.dropped += 1
+        now = time.monotonic()
+        if self._good_at is None:
+            self._good_at = now
+        elif now - self._good_at > self.options.stall_s and not self._bad_reported:
+            self._bad_reported = True
+            self._report(f"{self.description}: every frame for {now - self._good_at:.0f} s arrived unusable ({why}): "
+                         "check the network (packet size, MTU, bandwidth) or the pixel format", self.target)
+
     def _frame(self, conn: Connection, buffer) -> Frame | None:
         """The buffer's image as a Frame (the buffer is given back first); None when it was incomplete."""
         try:
-            if buffer.get_status() != Aravis.BufferStatus.SUCCESS:
-                self.incomplete += 1
-                self.dropped += 1
+            status = buffer.get_status()
+            if status != Aravis.BufferStatus.SUCCESS:
+                self._incomplete(status.value_nick)
                 return None
             data = buffer.get_data()
             width, height = buffer.get_image_width(), buffer.get_image_height()
@@ -254,10 +269,9 @@ class GenICamSource(FrameSource):
         try:
             image = to_rgb(data, width, height, conn.pixel_format)
         except SourceError as exc:
-            self.incomplete += 1
-            self.dropped += 1
-            log.warning("%s: %s", self.description, exc)
+            self._incomplete(str(exc))
             return None
+        self._good_at, self._bad_reported = time.monotonic(), False
         index = self.frames
         self.frames += 1
         if self._pending:

@@ -45,8 +45,9 @@ def wait_for(predicate, timeout: float, step: float = 0.05) -> bool:
 class FakeCamera:
     """One fake camera process with serial ``serial``; device id ``Aravis-Fake-<serial>``."""
 
-    def __init__(self, serial: str, log_dir: Path):
+    def __init__(self, serial: str, log_dir: Path, lost_ratio: int = 0):
         self.serial = serial
+        self.lost_ratio = lost_ratio  # -r: GVSP packets the fake drops (its "per thousand")
         self.device_id = f"Aravis-Fake-{serial}"
         self.address = ADDRESS
         self.log = log_dir / f"fake-{serial}.log"
@@ -61,7 +62,8 @@ class FakeCamera:
                         f"left running? (ss -ulpn 'sport = {GVCP_PORT}')")
         self.starts += 1
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen([BINARY, "-i", ADDRESS, "-s", self.serial], stdout=log,
+            lost = ["-r", str(self.lost_ratio)] if self.lost_ratio else []
+            self.proc = subprocess.Popen([BINARY, "-i", ADDRESS, "-s", self.serial, *lost], stdout=log,
                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         if not wait_for(lambda: gvcp_bound() or self.proc.poll() is not None, 15):
             self.stop()
@@ -140,3 +142,19 @@ def task_count() -> int:
     Take a baseline only after the process has opened a camera once: the first use starts
     threads that stay for the life of the process (libusb's event thread, GLib's workers)."""
     return len(os.listdir("/proc/self/task"))
+
+
+def thread_names() -> list[str]:
+    """The OS names of this process's threads (C threads show their own, Python's 'python')."""
+    names = []
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            names.append(Path(f"/proc/self/task/{tid}/comm").read_text().strip())
+        except OSError:  # the thread ended meanwhile
+            pass
+    return sorted(names)
+
+
+def stream_threads() -> int:
+    """Aravis's GigE Vision stream receiver threads alive in this process (one per open stream)."""
+    return thread_names().count("arv_gv_stream")

@@ -52,6 +52,15 @@ def test_mono_rgb_and_bgr_formats():
     assert (to_rgb(rgb[:, :, ::-1].copy().tobytes(), 128, 128, "BGR8") == rgb).all()
 
 
+@pytest.mark.parametrize("fmt", ["Mono8", "Mono16", "RGB8", "BGR8", "BayerGR8"])
+def test_every_image_is_a_writable_array_of_its_own(fmt):
+    """The line draws on and keeps images: never a read-only view of the camera's bytes."""
+    data = bytes(range(256)) * (64 * 64 * 3 * 2 // 256)
+    out = to_rgb(data, 64, 64, fmt)
+    assert out.flags.writeable and out.flags.c_contiguous and out.shape == (64, 64, 3)
+    out[0, 0] = (1, 2, 3)
+
+
 def test_short_buffers_and_unknown_formats_are_typed_errors():
     with pytest.raises(SourceError, match="too short"):
         to_rgb(b"\0" * 100, 64, 32, "Mono8")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from genicam_fake import FakeCamera, Reader, task_count, wait_for
+from genicam_fake import FakeCamera, Reader, stream_threads, task_count, thread_names, wait_for
 from inspector_genicam.source import GenICamSource
 
 
@@ -29,7 +29,7 @@ def _source(errors, **options) -> GenICamSource:
 
 def test_free_run_camera_killed_and_restarted_reconnects(fake):
     errors = []
-    with _source(errors):  # first use: the process-wide threads (see task_count)
+    with _source(errors):  # first use (by id: discovery too): the process-wide threads (see task_count)
         pass
     baseline = task_count()
     src = _source(errors, pixel_format="RGB8", exposure_us=4000)
@@ -40,9 +40,11 @@ def test_free_run_camera_killed_and_restarted_reconnects(fake):
         before = reader.count()
         assert reader.wait_count(before + 3, timeout=60), f"no frames after the restart; errors: {errors}"
         assert src.pixel_format == "RGB8" and src.exposure_us == pytest.approx(4000)  # configured again
+        assert stream_threads() == 1  # the lost connection's stream thread has ended
         reader.stop()
     assert src.reconnects >= 1
-    assert wait_for(lambda: task_count() <= baseline, 10), (task_count(), baseline)  # the lost stream's threads end
+    assert wait_for(lambda: task_count() <= baseline + 1 and stream_threads() == 0, 20), \
+        (task_count(), baseline, thread_names())
     assert errors and all(e.recoverable for e in errors), errors
     assert "lost" in str(errors[0])
     assert reader.frames[-1].image.shape == (512, 512, 3)
