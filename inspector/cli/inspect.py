@@ -191,11 +191,11 @@ def print_table(rows: list[Inspection]) -> None:
     if not rows:
         print("no inspections")
         return
-    print(f"{'id':10} {'time':19} {'order':10} {'part id':22} {'verdict':7} {'findings':>8}  reason")
+    print(f"{'id':10} {'time':19} {'order':10} {'part id':28} {'verdict':7} {'findings':>8}  reason")
     for r in rows:
         reason = r.verdict.reasons[0] if r.verdict.reasons else ""
         part = r.part_id or r.frame_name  # records from before part ids: the frame's name
-        print(f"{r.id[:10]:10} {r.inspected_at:%Y-%m-%d %H:%M:%S} {r.order_id[:10]:10} {part[:22]:22} "
+        print(f"{r.id[:10]:10} {r.inspected_at:%Y-%m-%d %H:%M:%S} {r.order_id[:10]:10} {part[:28]:28} "
               f"{r.verdict.kind.value:7} {len(r.findings):>8}  {reason[:70]}")
 
 
