@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 
 from inspector.sources import SourceError
-from inspector_genicam.aravis import GIGE, Aravis, CameraInfo, GLib, open_camera
+from inspector_genicam.aravis import GIGE, Aravis, GLib, open_camera
 from inspector_genicam.convert import SUPPORTED, bytes_per_pixel
 from inspector_genicam.options import GenICamOptions
 
@@ -225,16 +225,21 @@ class Connection:
 
     def buffer_counts(self) -> tuple[int, int]:
         """(buffers queued to the camera, filled buffers waiting to be popped)."""
-        n_in, n_out = self.stream.get_n_buffers()  # a queue length is negative while a reader waits on it
+        stream = self.stream
+        if stream is None:  # closed meanwhile (another thread asked)
+            return 0, 0
+        n_in, n_out = stream.get_n_buffers()  # a queue length is negative while a reader waits on it
         return max(0, int(n_in)), max(0, int(n_out))
 
     def statistics(self) -> dict[str, int]:
-        if self.stream is None:
+        """Aravis's stream counters (n_completed_buffers, n_failures, n_underruns, n_missing_packets...)."""
+        stream = self.stream
+        if stream is None:
             return {}
         out = {}
-        for i in range(self.stream.get_n_infos()):
-            name = self.stream.get_info_name(i)
-            value = self._read(self.stream.get_info_uint64, None, i)
+        for i in range(stream.get_n_infos()):
+            name = stream.get_info_name(i)
+            value = self._read(stream.get_info_uint64, None, i)
             if value is not None:
                 out[name] = int(value)
         return out
@@ -271,6 +276,3 @@ class Connection:
             self.device = None
             self.camera = None
 
-
-def describe_camera(info: CameraInfo | None, target: str) -> str:
-    return info.device_id if info is not None else target
