@@ -92,6 +92,9 @@ def test_counts_and_reports_count_each_part_once_with_the_disposition_carried(lo
     counts = lot_facade.counts("WO-1001")
     assert counts["inspected"] == N and counts["NG"] == 5 and counts["OK"] == 2 and counts["REVIEW"] == 1
     assert counts["reviewed"] == 1 and counts["reject"] == 1  # signed on the original, still deciding
+    queue = {i.frame_name for i in lot_facade.query(order_id="WO-1001", flagged_only=True, unreviewed_only=True)}
+    assert TIGHTENED[0] not in queue and TIGHTENED[1] in queue  # the disposition carries over the chain
+    assert len(queue) == 6 - 1  # 5 NG + 1 REVIEW, less the one whose disposition carries over
     info = lot_facade.report("WO-1001", tmp_path / "lot.pdf")
     assert info.n_parts == N
     from pypdf import PdfReader

@@ -238,6 +238,8 @@ def show_one(insp, r: Inspection, as_json: bool) -> int:
           f"lot {r.lot}  station {r.station}")
     print(f"  source {r.source}  frame {r.frame_name}  image sha256 {r.image_sha256}")
     print(f"  captured {r.captured_at:%Y-%m-%d %H:%M:%S}  inspected {r.inspected_at:%Y-%m-%d %H:%M:%S}")
+    if r.reinspects_id:  # `inspector reinspect`: this record re-judges an earlier one (still stored)
+        print(f"  re-judges inspection {r.reinspects_id} (judged with work order version {r.work_order_version})")
     print(f"  model {r.model.name} {r.model.version} weights {r.model.weights_hash[:16]} on {r.model.device}")
     print(f"  VERDICT {r.verdict.kind.value}  (image score {r.image_score:.3f})")
     for reason in r.verdict.reasons:

@@ -101,10 +101,11 @@ class RejudgePlan:
         changes = Counter(r.change for r in self.rows if r.status == CHANGED)
         status = Counter(r.status for r in self.rows)
         analysed = sum(1 for r in self.rows if r.new is not None)
+        run = self.seconds - self.load_seconds  # parts/s after the workers have loaded the model
         return {"parts": len(self.rows), "changed": status[CHANGED], "same": status[SAME],
                 "current": status[CURRENT], "errors": status[ERROR], "to_write": len(self.to_write),
                 "changes": dict(sorted(changes.items())), "seconds": round(self.seconds, 3),
-                "parts_per_s": round(analysed / self.seconds, 3) if self.seconds > 0 else None,
+                "load_seconds": round(self.load_seconds, 3), "parts_per_s": round(analysed / run, 3) if run > 0 else None,
                 "workers": self.workers, "engine": self.engine}
 
     def table(self, width: int = 60) -> list[str]:

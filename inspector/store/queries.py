@@ -81,14 +81,23 @@ class InspectionFilter:
             # once through ix_findings_defect_type instead of once per inspection row
             typed = select(FindingRow.inspection_id).where(FindingRow.defect_type == self.defect_type)
             stmt = stmt.where(t.id.in_(typed))
-        if self.unreviewed_only:
+        if self.unreviewed_only:  # nor on a record it re-judges: that disposition still decides the part
             stmt = stmt.where(~exists().where(ReviewRow.inspection_id == t.id))
+            stmt = stmt.where(or_(t.reinspects_id.is_(None), t.id.not_in(select(reviewed_chain().c.id))))
         if self.part_id is not None:  # every record of the part (its id, or ids starting with it)
             stmt = stmt.where(t.part_id.startswith(self.part_id, autoescape=True))
         if self.current_only:  # one record per part: the latest of its re-judge chain
             later = aliased(InspectionRow)
             stmt = stmt.where(~exists().where(later.reinspects_id == t.id))
         return stmt
+
+
+def reviewed_chain() -> Any:
+    """A recursive CTE of the records that re-judge a reviewed record (directly or through others)."""
+    start = select(InspectionRow.id.label("id")).where(InspectionRow.reinspects_id.in_(select(ReviewRow.inspection_id)))
+    chain = start.cte("reviewed_chain", recursive=True)
+    later = aliased(InspectionRow)
+    return chain.union_all(select(later.id).where(later.reinspects_id == chain.c.id))
 
 
 def ordering(newest_first: bool) -> tuple[Any, ...]:
