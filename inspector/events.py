@@ -11,6 +11,7 @@ Events, in the order a run emits them::
     LineStarted -> (FrameArrived) -> PartStarted -> PartJudged -> PartStored -> ExplanationReady
                    PartFailed, SourceLost, SourceReconnected, TriggerRequested whenever they happen
                    -> LineStopped
+    StorageDegraded (a part went to the spool), StorageRecovered (the spool drained): any time
 """
 
 from __future__ import annotations
@@ -120,6 +121,33 @@ class TriggerRequested:
 
 
 @dataclass(frozen=True)
+class StorageDegraded:
+    """The store could not take a part (or an explanation): it went to the spool (docs/reliability.md).
+
+    ``spooled``: records waiting in the spool now; ``reason``: the storage fault as the user sees it."""
+
+    spooled: int
+    reason: str
+
+    @property
+    def text(self) -> str:
+        return f"storage degraded, {self.spooled} part{'s' if self.spooled != 1 else ''} spooled: {self.reason}"
+
+
+@dataclass(frozen=True)
+class StorageRecovered:
+    """The spool drained: every spooled record is in the database (``drained`` in this recovery)."""
+
+    drained: int
+    held: int = 0  # records the database refused, kept in the spool's held/ folder
+
+    @property
+    def text(self) -> str:
+        held = f", {self.held} held (see inspector spool status)" if self.held else ""
+        return f"storage back: {self.drained} spooled record{'s' if self.drained != 1 else ''} stored{held}"
+
+
+@dataclass(frozen=True)
 class LineStopped:
     """The run ended; ``summary`` is its ``inspector.line.RunSummary``."""
 
@@ -128,9 +156,10 @@ class LineStopped:
 
 
 Event = (LineStarted | FrameArrived | PartStarted | PartJudged | PartStored | PartFailed | ExplanationReady
-         | SourceLost | SourceReconnected | TriggerRequested | LineStopped)
+         | SourceLost | SourceReconnected | TriggerRequested | StorageDegraded | StorageRecovered | LineStopped)
 EVENT_TYPES: tuple[type, ...] = (LineStarted, FrameArrived, PartStarted, PartJudged, PartStored, PartFailed,
-                                 ExplanationReady, SourceLost, SourceReconnected, TriggerRequested, LineStopped)
+                                 ExplanationReady, SourceLost, SourceReconnected, TriggerRequested,
+                                 StorageDegraded, StorageRecovered, LineStopped)
 Subscriber = Callable[[Any], None]
 
 

@@ -8,7 +8,9 @@ in the database. Explanations are scheduled by the facade on its explainer threa
 
 Errors are reported and the line goes on; it stops only when cancelled, when the source
 ends, when ``limit`` parts are done, when the part is not taught, or after ``max_failures``
-parts in a row could not be stored (disk full, database gone).
+parts in a row could not be stored. A storage fault (disk full, database locked or gone) is
+no failure: the facade keeps the part in its spool and stores it later (``PartResult.spooled``,
+docs/reliability.md); only a part neither stored nor spooled counts.
 
 Live sources (a camera) are decoupled from inspection by :class:`LatestFrameSource`: a
 grabber thread reads the camera at its own frame rate and publishes every frame, the
@@ -65,6 +67,7 @@ class PartResult:
     inspection: Inspection
     image: np.ndarray
     anomaly_map: np.ndarray | None
+    spooled: bool = False  # the store could not take it: the record waits in the spool (docs/reliability.md)
 
 
 @dataclass
@@ -80,6 +83,7 @@ class RunSummary:
     cancelled: bool = False
     run_id: str = ""
     aborted: str = ""  # why the line stopped before its source ended (not taught, storage, source broke)
+    spooled: int = 0  # parts whose record went to the spool (storage degraded), not yet in the database
 
     @property
     def yield_pct(self) -> float:
@@ -347,6 +351,7 @@ def run_line(inspect: InspectFn, bus: EventBus, source: FrameSource, work_order:
                 insp = result.inspection
                 summary.inspected += 1
                 summary.counts[insp.verdict.kind.value] += 1
+                summary.spooled += bool(getattr(result, "spooled", False))
                 for k in STAGES:
                     stage_sums[k] = stage_sums.get(k, 0.0) + insp.timings_ms.get(k, 0.0)
                 bus.publish(PartStored(run_id, result))

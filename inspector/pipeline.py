@@ -37,6 +37,7 @@ from inspector.facade_backlog import BacklogDoor
 from inspector.facade_parts import PartsDoor
 from inspector.facade_records import RecordsDoor, render_display
 from inspector.facade_reinspect import ReinspectDoor
+from inspector.facade_spool import SpoolDoor
 from inspector.facade_trace import TraceDoor
 from inspector.facade_zones import ZonesDoor
 from inspector.judging import judge_frame
@@ -55,7 +56,7 @@ log = logging.getLogger(__name__)
 MAX_EXPLAIN_BACKLOG = 8  # beyond this many queued flagged parts, explanations use the template
 
 
-class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor, PartsDoor, ReinspectDoor):
+class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor, SpoolDoor, PartsDoor, ReinspectDoor):
     """Facade over the core. Thread-safe for one GUI/CLI thread plus its own workers.
 
     ``events`` is the line's event bus (``inspector.events``): the app, the CLI and every
@@ -95,7 +96,8 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor, PartsDoor, Reins
             if self._store is None:
                 from inspector.store import Store
 
-                self._store = Store.open(self.settings.database_url, Path(self.settings.image_dir))
+                self._store = Store.open(self.settings.database_url, Path(self.settings.image_dir),
+                                         busy_timeout_ms=self.settings.db_busy_timeout_ms)
             return self._store
 
     @property
@@ -257,8 +259,8 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor, PartsDoor, Reins
                                                 station=self.settings.station, operator=self.actor)
             refused.work_order_version, refused.part_id = work_order.version, self.part_id_for(frame, work_order)
             self.events.publish(PartJudged(run_id, refused))
-            self._write(self._store_part, refused, frame)
-            return PartResult(refused, frame.image, None)
+            spooled = self._write(self._store_part, refused, frame)  # facade_spool: the store, or the spool
+            return PartResult(refused, frame.image, None, spooled=spooled)
         analysis, verdict, t2 = judged.analysis, judged.verdict, time.perf_counter()
         h, w = frame.image.shape[:2]
         inspection = Inspection(
@@ -273,22 +275,14 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor, PartsDoor, Reins
         timings.update(capture=float(frame.capture_ms or 0.0), analyze=judged.analyze_ms, judge=judged.judge_ms)
         inspection.timings_ms = timings
         self.events.publish(PartJudged(run_id, inspection))
-        self._write(self._store_part, inspection, frame)
+        spooled = self._write(self._store_part, inspection, frame)
         timings["store"] = (time.perf_counter() - t2) * 1e3
         mode = explain or self.settings.explain
         if verdict.kind is not VerdictKind.OK and mode != "off":
             fut = self._submit_explanation(inspection, frame.image, analysis, work_order)
             if mode == "sync":
                 fut.result()
-        return PartResult(inspection, frame.image, analysis.anomaly_map)
-
-    def _store_part(self, inspection: Inspection, frame: Frame) -> None:
-        images = self.store.images
-        if frame.encoded:
-            inspection.image_sha256 = images.put_bytes(frame.encoded, frame.ext or ".png")
-        else:
-            inspection.image_sha256 = images.put_array(frame.image)
-        self.store.save_inspection(inspection)
+        return PartResult(inspection, frame.image, analysis.anomaly_map, spooled=spooled)
 
     def _explain(self, inspection: Inspection, image: np.ndarray, analysis: Analysis, wo: WorkOrder) -> None:
         from inspector.model.explain import template_explanation
@@ -310,7 +304,7 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor, PartsDoor, Reins
                                           generator="template", problems=(f"generator error: {exc}",))
         inspection.timings_ms["explain"] = (time.perf_counter() - t0) * 1e3
         inspection.explanation = explanation
-        self._write(self.store.add_explanation, inspection.id, explanation)
+        self._write(self._store_explanation, inspection.id, explanation)  # or the spool (facade_spool)
         self.events.publish(ExplanationReady(inspection.id, explanation))
 
     def run(self, source: FrameSource | str | list[str], work_order: WorkOrder, *,
@@ -343,6 +337,7 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor, PartsDoor, Reins
                 on_error(event.message)
 
         options = self.line_options(source, run_id, trigger_mode)
+        self.resume_spool()  # space reserve; what an earlier run spooled drains in the background
         unsubscribe = self.events.subscribe(forward, PartStored, PartFailed, SourceLost)
         try:
             return run_line(functools.partial(self.inspect_frame, run_id=run_id), self.events, source,
@@ -378,6 +373,7 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor, PartsDoor, Reins
             log.warning("%d explanations still queued at shutdown: deferred", self.defer_explanations())
             self.wait_explanations(timeout)  # the one being written
         self._explainer.shutdown(wait=True, cancel_futures=True)
+        self._spool_close()  # a last drain while the writer still runs; the reserve goes back
         self._writer.shutdown(wait=True)
         self.events.close()
         for publisher in self._publishers:  # after the bus has delivered what it held

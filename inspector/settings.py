@@ -83,6 +83,14 @@ class Settings:
     part_settle_frames: int = 3  # still frames before a part is taken (the sharpest of them is inspected)
     part_empty_frames: int = 2  # frames without a part before the next one can start
     read_codes: bool = True  # read the part id from a DataMatrix/QR/barcode in the image (zxing-cpp)
+    # issue 12, store and forward (docs/reliability.md): a part the store cannot take goes to the spool
+    spool_dir: Path | None = None  # default: <data_dir>/spool; best on another volume than the data
+    spool_max_parts: int = 10_000  # pending records at most
+    spool_max_bytes: int = 2 * 1024**3  # bytes of pending records at most
+    spool_min_free_bytes: int = 64 * 1024**2  # the spool leaves this much free on its volume...
+    spool_reserve_bytes: int = 64 * 1024**2  # ...except for this reserve, set aside while a line runs (0: none)
+    spool_retry_s: float = 5.0  # how often a degraded station tries the storage again
+    db_busy_timeout_ms: int = 30_000  # SQLite: how long a write waits for another writer's lock
 
     def plugin(self, name: str) -> dict[str, Any] | None:
         """The settings section of plugin ``name``, or None when the station has not configured it."""
@@ -131,6 +139,7 @@ class Settings:
         for name in ("max_image_pixels", "max_image_bytes"):  # issue 12: image limits
             setattr(self, name, _positive_int(name, getattr(self, name)))
         _check_parts(self)
+        _check_spool(self)
         if not isinstance(self.torch_threads, int) or isinstance(self.torch_threads, bool) or self.torch_threads < 0:
             raise SettingsError(f"torch_threads must be a whole number >= 0 (0 = auto), not {self.torch_threads!r}")
 
@@ -200,9 +209,11 @@ def _read_file(path: Path) -> dict[str, Any]:
 # --- the layers (pydantic-settings) ------------------------------------------------------
 
 # Checked by Settings.__post_init__ with messages of their own (whole numbers, days): taken as given.
-_OWN_PARSING = ("retention_images_days", "retention_records_days", "max_image_pixels", "max_image_bytes")
+_OWN_PARSING = ("retention_images_days", "retention_records_days", "max_image_pixels", "max_image_bytes",
+                "spool_max_parts", "spool_max_bytes", "spool_min_free_bytes", "spool_reserve_bytes",
+                "db_busy_timeout_ms", "spool_retry_s")
 # None is a value these may be set to (keep forever); for the others None means "not given".
-_NULLABLE = ("retention_images_days", "retention_records_days", "image_dir", "reference_dir")
+_NULLABLE = ("retention_images_days", "retention_records_days", "image_dir", "reference_dir", "spool_dir")
 _FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("inspector_settings_file", default=None)
 
 
@@ -274,6 +285,22 @@ def _check_parts(s: Settings) -> None:
         setattr(s, name, value)
     for name in ("part_settle_frames", "part_empty_frames"):
         setattr(s, name, _positive_int(name, getattr(s, name)))
+
+
+def _check_spool(s: Settings) -> None:
+    """Store-and-forward values (issue 12); SettingsError naming the bad one."""
+    s.spool_dir = s.data_dir / "spool" if s.spool_dir in (None, "") else Path(s.spool_dir).expanduser()
+    for name in ("spool_max_parts", "spool_max_bytes", "db_busy_timeout_ms"):
+        setattr(s, name, _positive_int(name, getattr(s, name)))
+    for name in ("spool_min_free_bytes", "spool_reserve_bytes"):  # 0 allowed: none
+        value = getattr(s, name)
+        setattr(s, name, 0 if str(value).strip() == "0" else _positive_int(name, value))
+    try:
+        s.spool_retry_s = float(s.spool_retry_s)
+    except (TypeError, ValueError):
+        raise SettingsError(f"spool_retry_s must be a number of seconds, not {s.spool_retry_s!r}") from None
+    if not 0.0 < s.spool_retry_s <= 3600.0:
+        raise SettingsError(f"spool_retry_s must be above 0 and at most 3600 seconds, not {s.spool_retry_s:g}")
 
 
 def _positive_int(name: str, value: Any) -> int:

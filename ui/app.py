@@ -197,7 +197,12 @@ class MainWindow(QMainWindow):
 
     def _resume_explanations(self) -> None:
         facade = self.facade
-        task = Task(lambda t: facade.resume_explanations(), "resume explanations")
+
+        def resume(task: Task) -> int:
+            facade.resume_spool()  # parts an earlier run spooled drain in the background (docs/reliability.md)
+            return facade.resume_explanations()
+
+        task = Task(resume, "resume explanations")
         task.signals.result.connect(self._resumed)
         task.signals.error.connect(self.show_status)
         self.tasks.start("resume", task)

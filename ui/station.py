@@ -38,6 +38,7 @@ from ui.runner import ShownPart, StationRunner
 from ui.station_boxes import SOURCE_HINTS, SOURCE_KINDS, order_box, source_box
 from ui.station_hold import HoldBar, HoldMixin, PartStrip
 from ui.station_parts import PartsMixin, part_label, parts_box
+from ui.storage_status import StorageBadge, StorageBridge
 from ui.workers import Task, TaskRunner
 
 
@@ -71,12 +72,16 @@ class StationView(HoldMixin, PartsMixin, QWidget):
         self.bridge = ExplanationBridge(self)
         self.bridge.explained.connect(self.on_explained)
         facade.add_explanation_listener(self.bridge.listener())
+        self.storage_bridge = StorageBridge(self)  # "storage degraded, N parts spooled" (docs/reliability.md)
+        if hasattr(facade, "add_storage_listener"):  # the real facade (test doubles may leave it out)
+            facade.add_storage_listener(self.storage_bridge.listener())
         self._build()
         self.runner.mailbox.ready.connect(self.on_frame_ready)
         self.runner.part.connect(self.on_part)
         self.runner.message.connect(self.show_error)
         self.runner.info.connect(self.show_info)
         self.runner.stopped.connect(self.on_stopped)
+        self.storage_bridge.changed.connect(self.on_storage)
         self.status.connect(self.show_info)
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
@@ -96,6 +101,8 @@ class StationView(HoldMixin, PartsMixin, QWidget):
         left.addWidget(order_box(self), 3)
         left.addWidget(source_box(self))
         left.addWidget(parts_box(self))  # trigger mode, part detection, Trigger [F8]
+        self.storage_badge = StorageBadge()
+        left.addWidget(self.storage_badge)
         self.status_log = StatusLog()
         self.status_log.setMinimumHeight(90)
         left.addWidget(titled(self.status_log, "Status"), 1)
@@ -362,6 +369,13 @@ class StationView(HoldMixin, PartsMixin, QWidget):
     @Slot(str)
     def show_info(self, message: str) -> None:
         self.status_log.add(message, error=False)
+
+    @Slot(str, bool)
+    def on_storage(self, text: str, degraded: bool) -> None:
+        """Storage degraded (parts go to the spool) or back: the badge; the log and status bar on a change."""
+        if self.storage_badge.show_state(text, degraded) or not degraded:
+            self.status_log.add(text.splitlines()[0], error=degraded)
+            self.status.emit(text.splitlines()[0])
 
     def source_fps(self) -> float:
         """Frames per second the source delivered to the live view since Start."""

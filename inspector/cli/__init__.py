@@ -127,7 +127,13 @@ def main(argv: list[str] | None = None) -> int:
         # where errors become exit codes (inspector.errors.exit_code).
         code = exit_code(exc)
         if code is None:
-            raise
+            from inspector.spool import fault_text, is_storage_fault
+
+            if not is_storage_fault(exc):
+                raise
+            # disk full, database locked or unreachable: said in one line (docs/reliability.md), exit 3
+            print(f"error: {fault_text(exc)}", file=sys.stderr)
+            return 3
         print(f"error: {exc}", file=sys.stderr)
         if args.verbose and not isinstance(exc, UsageError):
             raise

@@ -93,14 +93,23 @@ def run_inspect(args, ctx) -> int:
             failed.extend([event.message] if isinstance(event, PartFailed) else [])
             bar.write(f"error: {event.message}")
 
+    seen = {"degraded": 0}
+
+    def on_storage(text: str, degraded: bool) -> None:  # "storage degraded, N parts spooled" (docs/reliability.md)
+        seen["degraded"] = seen["degraded"] + 1 if degraded else 0
+        if seen["degraded"] in (0, 1) or seen["degraded"] % 10 == 0:
+            bar.write(text.splitlines()[0])
+
     cancel = threading.Event()  # --trigger software: the end of stdin stops the line
     start_stdin_triggers(insp, cancel, args.trigger, lambda: len(rows) + len(failed))
     unsubscribe = insp.events.subscribe(on_event, PartStored, PartFailed, SourceLost)
+    unsubscribe_storage = insp.add_storage_listener(on_storage)
     try:
         summary = insp.run(args.source if len(args.source) > 1 else args.source[0], wo, progress=progress,
                            limit=args.limit, cancel=cancel, trigger_mode=args.trigger)
     finally:
         unsubscribe()
+        unsubscribe_storage()
         bar.close()
     insp.wait_explanations(timeout=600)
     if args.json:
@@ -116,6 +125,10 @@ def run_inspect(args, ctx) -> int:
             print("mean ms per part: " + ", ".join(f"{k} {v:.0f}" for k, v in summary.stage_ms.items()))
         for e in summary.errors:
             print(f"error: {e}")
+        if summary.spooled or insp.spool_status()[0].parts:
+            state = insp.spool_status()[0]
+            print(f"storage degraded: {summary.spooled} parts of this run went to the spool; {state.parts} wait in "
+                  f"{state.folder} (stored when the database answers again: `inspector spool drain`)")
     return 3 if summary.aborted or (summary.errors and not summary.inspected) else 0
 
 

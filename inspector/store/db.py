@@ -103,6 +103,7 @@ def make_engine(
         return create_engine(
             url,
             echo=echo,
+            connect_args={"connect_timeout": 10},  # an unreachable server is a storage fault, not a hang
             pool_pre_ping=True,
             pool_size=5,
             max_overflow=10,
@@ -148,6 +149,34 @@ def _sqlite_engine(url: URL, synchronous: str, busy_timeout_ms: int, echo: bool)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def read_only_engine(url: str | Path | URL) -> Engine | None:
+    """A read-only view of an existing SQLite file that SQLite cannot open for writing (disk full,
+    read-only folder: it cannot create its ``-shm`` index). None for other databases.
+
+    Opened ``immutable``: nothing is locked and nothing written; a write fails with SQLite's
+    "attempt to write a readonly database" (a storage fault). Commits still in a ``-wal`` file
+    left by a killed writer are not seen; a warning says so.
+    """
+    import logging
+    import sqlite3
+    from urllib.parse import quote
+
+    url = database_url(url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    path = Path(url.database)
+    if not path.is_file():
+        return None
+    wal = path.with_name(path.name + "-wal")
+    note = (f"; its write-ahead log {wal.name} holds commits not shown" if wal.is_file() and wal.stat().st_size
+            else "")
+    logging.getLogger(__name__).warning("database %s cannot be opened for writing (disk full or read-only): "
+                                        "reading it read-only%s", path, note)
+    uri = f"file:{quote(str(path))}?mode=ro&immutable=1"
+    return create_engine("sqlite://", json_serializer=json_dumps, poolclass=StaticPool,
+                         creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False))
 
 
 def writer_engine(engine: Engine) -> Engine:

@@ -42,6 +42,22 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
+def encode_png(rgb: np.ndarray) -> bytes:
+    """The PNG bytes ``ImageStore.put_array`` stores for an (H, W, 3) uint8 RGB array (same array, same bytes)."""
+    import cv2
+
+    if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        shape = getattr(rgb, "shape", None)
+        dtype = getattr(rgb, "dtype", type(rgb).__name__)
+        raise ImageStoreError(f"expected an (H, W, 3) uint8 RGB array, got shape {shape} dtype {dtype}")
+    ok, buf = cv2.imencode(
+        ".png", np.ascontiguousarray(rgb[:, :, ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION]
+    )
+    if not ok:  # pragma: no cover - OpenCV refuses only absurd sizes
+        raise ImageStoreError(f"OpenCV could not encode a {rgb.shape} array as PNG")
+    return buf.tobytes()
+
+
 def _fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -126,18 +142,7 @@ class ImageStore:
 
     def put_array(self, rgb: np.ndarray) -> str:
         """Store an (H, W, 3) uint8 RGB array as PNG; returns the sha256 of the PNG bytes."""
-        import cv2
-
-        if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
-            shape = getattr(rgb, "shape", None)
-            dtype = getattr(rgb, "dtype", type(rgb).__name__)
-            raise ImageStoreError(f"expected an (H, W, 3) uint8 RGB array, got shape {shape} dtype {dtype}")
-        ok, buf = cv2.imencode(
-            ".png", np.ascontiguousarray(rgb[:, :, ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION]
-        )
-        if not ok:  # pragma: no cover - OpenCV refuses only absurd sizes
-            raise ImageStoreError(f"OpenCV could not encode a {rgb.shape} array as PNG")
-        return self.put_bytes(buf.tobytes(), "png")
+        return self.put_bytes(encode_png(rgb), "png")
 
     def _write_atomic(self, folder: Path, name: str, data: bytes) -> None:
         created = not folder.is_dir()

@@ -62,7 +62,11 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` in one transaction (SQLite and PostgreSQL DDL is
     transactional). Concurrent callers are serialised: SQLite by its write lock, PostgreSQL
     by an advisory lock. Raises ``MigrationError`` if the database is newer than this program.
+    A database already at the head is only read (no write lock: it opens on a full disk).
     """
+    if revision == "head" and current_revision(engine) == head_revision():
+        target_metadata()
+        return
     _run("upgrade", engine, revision)
 
 

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from inspector.domain import Explanation, Inspection, Review, VerdictKind, utcnow
 from inspector.store import convert, migrate, queries
 from inspector.store.catalog import Catalog
-from inspector.store.db import make_engine, session_scope, writer_engine
+from inspector.store.db import make_engine, read_only_engine, session_scope, writer_engine
 from inspector.store.errors import (
     DuplicateInspectionError,
     MissingImageError,
@@ -46,17 +46,27 @@ class Store(Catalog):
         self._images = images
 
     @classmethod
-    def open(cls, url: str | Path, image_dir: str | Path, *, synchronous: str = "NORMAL") -> Store:
+    def open(cls, url: str | Path, image_dir: str | Path, *, synchronous: str = "NORMAL",
+             busy_timeout_ms: int = 30_000) -> Store:
         """Open (creating if needed) the database at ``url`` and the image folder ``image_dir``.
 
         ``url``: ``sqlite:///abs/path.db``, a plain file path (SQLite), or
         ``postgresql+psycopg://user:pw@host:5432/db``. Runs the schema migrations to head.
         Raises ``MigrationError`` when the database was written by a newer program,
-        ``StoreError`` for an unsupported URL.
+        ``StoreError`` for an unsupported URL. A SQLite file on a full or read-only disk that
+        SQLite cannot open for writing is opened read-only (``read_only_engine``): reads work,
+        writes fail as storage faults (the line spools them, docs/reliability.md).
         """
-        engine = make_engine(url, synchronous=synchronous)
+        engine = make_engine(url, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms)
         try:
-            migrate.upgrade(engine)
+            try:
+                migrate.upgrade(engine)
+            except OperationalError:
+                fallback = read_only_engine(url)
+                if fallback is None or migrate.current_revision(fallback) != migrate.head_revision():
+                    raise
+                engine.dispose()
+                engine = fallback
             images = ImageStore(image_dir)
             images.remove_stale_temp_files()
         except BaseException:

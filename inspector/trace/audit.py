@@ -45,6 +45,9 @@ ACTIONS: dict[str, str] = {
     "data.exported": "inspections",
     "report.generated": "work_order",
     "retention.applied": "retention",
+    "inspection.spooled": "inspection",  # stored from the spool after a storage fault (docs/reliability.md)
+    "spool.drained": "spool",  # one per drain transaction (counts, first and last record)
+    "spool.held": "spool",  # a spooled record the database refused, kept in the spool's held/ folder
     "inspection.rejudged": "inspection",  # inspector reinspect --apply: one per new linked record
     "reinspect.applied": "work_order",  # ... and one per run (counts, target version, model)
 }
