@@ -20,22 +20,17 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inspector.domain import Explanation, Frame, Inspection, utcnow
 from inspector.errors import describe
 from inspector.events import EventBus, StorageDegraded, StorageRecovered
-from inspector.spool import (
-    DrainReport,
-    Spool,
-    SpoolError,
-    SpoolRecord,
-    SpoolState,
-    drain_step,
-    fault_text,
-    is_storage_fault,
-    probe,
-)
+from inspector.spool.faults import fault_text, is_storage_fault, probe
+from inspector.spool.folder import Spool, SpoolState
+from inspector.spool.records import SpoolError, SpoolRecord
+
+if TYPE_CHECKING:  # the drain needs SQLAlchemy: imported when it runs, so the window appears fast
+    from inspector.spool.drain import DrainReport
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +103,8 @@ class SpoolDoor:
     def drain_spool(self) -> DrainReport:
         """Drain now, on the writer thread, step by step until the spool is empty or storage fails
         (checked first with a quick probe: a locked database is reported, not waited for)."""
+        from inspector.spool.drain import DrainReport
+
         self._spool.active = True
         total = DrainReport(remaining=self._spool.spool.count())
         if total.remaining and (problem := self._probe()):
@@ -198,6 +195,8 @@ class SpoolDoor:
 
     def _drain_once(self) -> DrainReport:
         """One drain step (writer thread); publishes ``StorageRecovered`` when the spool is empty."""
+        from inspector.spool.drain import DrainReport, drain_step
+
         rt = self._spool
         if not rt.spool.count():
             return DrainReport()

@@ -6,10 +6,19 @@ exactly once, when the storage is back. See docs/reliability.md.
 (one transaction of the drain), ``is_storage_fault`` and ``probe`` (when to spool, when to retry).
 """
 
-from inspector.spool.drain import DrainReport, drain_step
+from typing import Any
+
 from inspector.spool.faults import fault_text, is_storage_fault, probe
 from inspector.spool.folder import Spool, SpoolState
 from inspector.spool.records import SpoolCorrupt, SpoolError, SpoolRecord
+
+
+def __getattr__(name: str) -> Any:  # the drain needs SQLAlchemy: loaded on first use, so the UI starts fast
+    if name in ("DrainReport", "drain_step"):
+        from inspector.spool import drain
+
+        return getattr(drain, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["DrainReport", "Spool", "SpoolCorrupt", "SpoolError", "SpoolRecord", "SpoolState", "drain_step",
            "fault_text", "is_storage_fault", "probe"]
