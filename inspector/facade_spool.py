@@ -230,10 +230,11 @@ class SpoolDoor:
         rt = self._spool
         if immediately:
             rt.wake.set()
-        if rt.thread is None or not rt.thread.is_alive():
-            rt.stop.clear()
-            rt.thread = threading.Thread(target=self._retry_loop, name="inspector-spool-retry", daemon=True)
-            rt.thread.start()
+        with _CREATE:  # the writer (a fault) and a run's start may both ask: one retry thread
+            if rt.thread is None or not rt.thread.is_alive():
+                rt.stop.clear()
+                rt.thread = threading.Thread(target=self._retry_loop, name="inspector-spool-retry", daemon=True)
+                rt.thread.start()
 
     def _retry_loop(self) -> None:
         rt = self._spool
@@ -243,8 +244,13 @@ class SpoolDoor:
             if rt.stop.is_set():
                 return
             if not rt.spool.count():
-                if not rt.degraded:
-                    return  # nothing to do until the next fault starts the thread again
+                if rt.degraded:  # drained by another process (`inspector spool drain`)
+                    rt.degraded = False
+                    self.events.publish(StorageRecovered(rt.drained, rt.held))
+                with _CREATE:  # nothing to do until the next fault starts the thread again
+                    if not rt.degraded and not rt.spool.count():
+                        rt.thread = None
+                        return
                 continue
             problem = self._probe()
             if problem:

@@ -86,6 +86,8 @@ class Child:
 
     def _read(self) -> None:
         for line in self.proc.stdout:
+            if not line.endswith("\n"):  # cut by the kill mid-print: that record was never reported
+                break
             self.lines.append(line.strip())
             if line.startswith("ready"):
                 self.ready.set()
