@@ -5,6 +5,8 @@ fake model."""
 
 from __future__ import annotations
 
+import threading
+
 import cv2
 import pytest
 from parts_support import belt, run_in_thread, wait_for, write_belt_video
@@ -123,3 +125,58 @@ def test_a_trigger_id_names_the_next_file_of_a_hot_folder(tmp_path, facade):
     cancel.set()
     thread.join(30)
     assert [i.part_id for i in stored] == ["HF-0001", "WO-7001-L-1-000001"]
+
+
+class TriggeredCamera(CameraSource):
+    """A camera with a trigger input (as a GenICam plugin declares it): in a trigger mode a frame
+    comes only when fired (``software_trigger``) or by the line's light barrier (``pulse``)."""
+
+    trigger_modes = ("hardware", "software", "free-run", "every-frame")
+
+    def __init__(self, video):
+        super().__init__(str(video))
+        self.mode = ""
+        self.fired = 0
+        self._pending = threading.Semaphore(0)
+
+    def set_trigger_mode(self, mode):
+        self.mode = mode
+
+    def software_trigger(self):
+        self.fired += 1
+        self._pending.release()
+        return True
+
+    pulse = software_trigger  # the light barrier
+
+    def __iter__(self):
+        frames = super().__iter__()
+        while not self._stopped:
+            if not self._pending.acquire(timeout=0.1):
+                continue
+            yield next(frames)
+
+
+def test_a_camera_with_a_trigger_input_is_fired_or_triggered_by_the_line(tmp_path, facade):
+    wo = facade.load_work_order(write_order(tmp_path))
+    stored = []
+    facade.events.subscribe(lambda e: stored.append(e.inspection), PartStored)
+    cam = TriggeredCamera(_camera_video(tmp_path))
+    thread, cancel, out = run_in_thread(facade, cam, wo, trigger_mode="software")
+    facade.trigger("FIRED-1")
+    assert wait_for(lambda: len(stored) == 1), out
+    cancel.set()
+    thread.join(30)
+    assert cam.mode == "software" and cam.fired == 1 and stored[0].part_id == "FIRED-1"
+    assert stored[0].frame_name == "frame-000000"  # the frame the trigger made, not an older one
+
+    cam = TriggeredCamera(_camera_video(tmp_path))
+    thread, cancel, out = run_in_thread(facade, cam, wo, trigger_mode="hardware")
+    assert wait_for(lambda: cam.mode == "hardware")
+    facade.trigger("SERIAL-9")  # announced by the PLC before the part reaches the camera
+    for _ in range(3):
+        cam.pulse()
+    assert wait_for(lambda: len(stored) == 4), out
+    cancel.set()
+    thread.join(30)
+    assert [i.part_id for i in stored[1:]] == ["SERIAL-9", "WO-7001-L-1-000001", "WO-7001-L-1-000002"]

@@ -9,8 +9,11 @@ readout of what the detector sees, and the Trigger button [F8] with an optional 
 
 from __future__ import annotations
 
+import functools
+import weakref
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QTimer, Slot
 from PySide6.QtWidgets import (
     QComboBox,
@@ -77,12 +80,20 @@ def parts_box(view: Any) -> QGroupBox:
         g.addWidget(spin, 1, i)
         spin.valueChanged.connect(view.on_detection_changed)
     shortcut(view, "F8", view.trigger_now)
-    view._readout_timer = QTimer(view)
-    view._readout_timer.setInterval(READOUT_MS)
-    view._readout_timer.timeout.connect(view.refresh_readout)
-    view._readout_timer.start()
+    # the readout timer lives and dies with the box; it holds the view only weakly, so a closed
+    # station (its C++ side gone first) is never called back
+    view._readout_timer = timer = QTimer(box)
+    timer.setInterval(READOUT_MS)
+    timer.timeout.connect(functools.partial(_refresh, weakref.ref(view)))
+    timer.start()
     view.on_trigger_mode()
     return box
+
+
+def _refresh(ref: weakref.ref) -> None:
+    view = ref()
+    if view is not None and shiboken6.isValid(view) and shiboken6.isValid(view.parts_group):
+        view.refresh_readout()
 
 
 def _spin(spin: Any, low: float, high: float, value: float, step: float, prefix: str, suffix: str,
