@@ -127,7 +127,12 @@ class PartsDoor:
             code = identity.read_code(frame.image)
             if code:
                 return code
-        return identity.generated_id(work_order, self.next_part_sequence(work_order))
+        try:
+            sequence = self.next_part_sequence(work_order)
+        except Exception as exc:  # storage degraded: the part still gets a unique id and is never lost
+            log.warning("no part sequence number from the database (%s): a random part id is used", exc)
+            return identity.fallback_id(work_order)
+        return identity.generated_id(work_order, sequence)
 
     def next_part_sequence(self, work_order: WorkOrder) -> int:
         """The next sequence number of the order and lot, from the database (never repeats)."""

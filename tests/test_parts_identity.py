@@ -168,3 +168,24 @@ def test_reports_certificates_and_exports_carry_the_part_id(tmp_path):
     assert "SN-7781 (frame-000042)" in _pdf_text(tmp_path / "lot.pdf")  # the flagged part's gallery entry
     rows = read_export(tmp_path / "parts.csv")["inspections"]
     assert list(rows["part_id"]) == ["SN-7781"]
+
+
+def test_a_part_is_never_lost_for_want_of_an_id(tmp_path):
+    """No sequence number from the database (its counter table is gone): a random unique id; an odd
+    image (4 channels) reads no code instead of failing."""
+    import re
+
+    from sqlalchemy import text
+
+    from inspector.domain import Frame, utcnow
+
+    assert read_code(np.zeros((40, 40, 4), np.uint8)) is None and read_code(np.zeros((0, 0), np.uint8)) is None
+    with Inspector(Settings(data_dir=tmp_path / "data", device="cpu", explain="off"),
+                   backend=ScratchBackend()) as facade:
+        wo = facade.load_work_order(write_order(tmp_path))
+        with facade.store.engine.begin() as conn:
+            conn.execute(text("DROP TABLE part_sequences"))
+        insp = facade.inspect_frame(Frame(image=part_image(), source="t", name="p.png", captured_at=utcnow()),
+                                    wo).inspection
+        assert re.fullmatch(r"WO-7001-L-1-x[0-9a-f]{12}", insp.part_id)
+        assert facade.get(insp.id).part_id == insp.part_id  # stored
