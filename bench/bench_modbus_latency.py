@@ -7,7 +7,7 @@
    events published on its bus, 50 ms apart, verdicts NG/OK/REVIEW in turn. Latency: the event's
    publish time -> the output coil's rising write arriving at the PLC (the simulator's datastore
    hook). Both are ``time.perf_counter`` in this one process.
-2. ``--line``: teaches the sample part BR-100 (CPU), makes a video of the sample line parts and
+2. ``--line``: teaches the sample part BR-100 (CPU), makes a lossless (FFV1) video of the 22 sample line parts and
    runs it in software-trigger mode; the PLC raises its trigger input for each part and waits for
    the verdict output. Per part: trigger edge set at the PLC -> ``TriggerRequested`` (the poll),
    -> ``PartJudged`` (capture, analysis, judging), -> the output coil at the PLC; and
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import socket
@@ -107,7 +108,7 @@ def bench_line(tmp: Path) -> dict:
     parts = sorted((SAMPLES / "parts" / "BR-100" / "line").glob("line_*.png"))
     first = cv2.imread(str(parts[0]))
     video = tmp / "belt.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 5, first.shape[1::-1])
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"FFV1"), 5, first.shape[1::-1])
     for p in parts:
         writer.write(cv2.imread(str(p)))
     writer.release()
@@ -157,6 +158,7 @@ def bench_line(tmp: Path) -> dict:
     out = {k: summary([r[k] for r in rows if r[k] is not None]) for k in
            ("edge_to_trigger_ms", "trigger_to_judged_ms", "judged_to_coil_ms", "judged_to_stored_ms", "edge_to_coil_ms")}
     out["parts"] = len(rows)
+    out["per_part"] = [{k: round(v, 2) if isinstance(v, float) else v for k, v in r.items()} for r in rows]
     out["verdicts"] = {k: verdicts.count(k) for k in ("OK", "NG", "REVIEW")}
     return out
 
@@ -172,7 +174,8 @@ def main() -> None:
                 if line.startswith("model name")), platform.machine()) if Path("/proc/cpuinfo").exists() else ""
     result = {"machine": f"{cpu}, Python {platform.python_version()}",
               "when": datetime.now(UTC).isoformat(timespec="seconds"),
-              "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])}
+              "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+              "load_average_before": [round(x, 2) for x in os.getloadavg()]}
     try:
         if args.events:
             result["events"] = bench_events(args.events, tmp)
@@ -180,9 +183,13 @@ def main() -> None:
         if args.line:
             result["line"] = bench_line(tmp)
             for k, v in result["line"].items():
-                print(f"line {k}: {v}", flush=True)
+                if k != "per_part":
+                    print(f"line {k}: {v}", flush=True)
+            for i, r in enumerate(result["line"]["per_part"], 1):
+                print(f"part {i:2d} {r['verdict']:6s} trigger->judged {r['trigger_to_judged_ms']:8.1f} ms", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]  # other jobs on the machine
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
 

@@ -121,6 +121,8 @@ class PlcLink:
     async def _supervise(self) -> None:
         cfg = self.config
         delay = 0.25
+        down_since: float | None = None  # said once per outage (pymodbus' own per-try warnings are quieted)
+        logging.getLogger("pymodbus.logging").setLevel(logging.ERROR)
         while not self._closing:
             client = AsyncModbusTcpClient(cfg.host, port=cfg.port, timeout=cfg.timeout_s, retries=0,
                                           reconnect_delay=0)
@@ -133,7 +135,9 @@ class PlcLink:
                 await self._reset_outputs(client)  # before any pulse may use the link
                 self._connected.set()
                 self.stats["connects"] += 1
-                log.info("PLC %s:%d connected", cfg.host, cfg.port)
+                gap = f" after {time.monotonic() - down_since:.1f} s" if down_since is not None else ""
+                log.info("PLC %s:%d connected%s", cfg.host, cfg.port, gap)
+                down_since = None
                 self._stop_tasks = asyncio.Event()
                 tasks = [asyncio.create_task(t) for t in (self._heartbeat(client), self._poll(client)) if t]
                 while self._connected.is_set() and not self._closing and client.connected:
@@ -151,7 +155,10 @@ class PlcLink:
             client.close()
             if self._closing:
                 return
-            log.debug("PLC %s:%d not reachable; next try in %.2f s", cfg.host, cfg.port, delay)
+            if down_since is None:
+                down_since = time.monotonic()
+                log.warning("PLC %s:%d not reachable: retrying (at most every %.0f s); verdict outputs are not "
+                            "sent while it is down", cfg.host, cfg.port, cfg.reconnect_max_s)
             await asyncio.sleep(delay)
             delay = min(delay * 2, cfg.reconnect_max_s)
 

@@ -22,12 +22,15 @@ SIZE = 4096  # coils, discrete inputs, holding and input registers: addresses 0.
 
 
 class PlcSimulator:
-    """A Modbus TCP server on ``host:port`` with coils, discrete inputs and registers 0..4095."""
+    """A Modbus TCP server on ``host:port`` with coils, discrete inputs and registers 0..4095.
+
+    ``writes`` lists what clients (the station) wrote; the PLC's own ``set_*`` are not in it."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 5020):
         self.host, self.port = host, port
         self.writes: list[tuple[float, str, int, list[Any]]] = []  # (perf_counter, coil|register, address, values)
         self._changed = threading.Condition()
+        self._own = False  # True while the PLC itself writes its datastore (not recorded)
         bits = [SimData(0, count=SIZE, values=False, datatype=DataType.BITS)]
         self.device = SimDevice(id=0, simdata=(bits, list(bits),
                                                [SimData(0, count=SIZE, values=0, datatype=DataType.REGISTERS)],
@@ -40,7 +43,7 @@ class PlcSimulator:
         self.start()
 
     async def _action(self, fc: int, start: int, address: int, count: int, regs: list[int], values: Any) -> None:
-        if values is not None and fc in (5, 15, 6, 16):
+        if values is not None and fc in (5, 15, 6, 16) and not self._own:  # the station's writes only
             with self._changed:
                 self.writes.append((time.perf_counter(), "coil" if fc in (5, 15) else "register", address,
                                     list(values)))
@@ -97,7 +100,14 @@ class PlcSimulator:
         server = self._server
         if server is None:
             raise RuntimeError("the simulated PLC is stopped")
-        self._run(server.context.async_setValues(0, fc, address, values))
+        async def own() -> None:
+            self._own = True
+            try:
+                await server.context.async_setValues(0, fc, address, values)
+            finally:
+                self._own = False
+
+        self._run(own())
 
     def wait_write(self, pred: Any, timeout: float = 10.0, after: int = 0) -> tuple | None:
         """The first recorded write from index ``after`` on that ``pred`` accepts (waits up to ``timeout``)."""
@@ -123,15 +133,31 @@ def main() -> None:  # pragma: no cover - a desk tool
     ap = argparse.ArgumentParser(description="a simulated PLC (Modbus TCP server) for trying the modbus plugin")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=5020)
+    ap.add_argument("--trigger", type=int, metavar="ADDRESS", help="raise this discrete input for 100 ms ...")
+    ap.add_argument("--every", type=float, default=5.0, help="... every this many seconds (a light barrier)")
+    ap.add_argument("--count", type=int, default=0, help="... this many times (0: until Ctrl-C)")
+    ap.add_argument("--part-ids", type=int, metavar="ADDRESS", help="write PLC-SN-0001, -0002... here first")
+    ap.add_argument("--hide", type=int, action="append", default=[], help="do not print writes to this address")
     args = ap.parse_args()
     plc = PlcSimulator(args.host, args.port)
-    print(f"simulated PLC on {args.host}:{args.port}; Ctrl-C stops it")
-    seen = 0
+    t0 = time.perf_counter()
+    print(f"simulated PLC on {args.host}:{args.port}; Ctrl-C stops it", flush=True)
+    seen, fired, next_at = 0, 0, time.perf_counter() + args.every
     try:
         while True:
-            time.sleep(0.2)
+            time.sleep(0.01)
+            if args.trigger is not None and time.perf_counter() >= next_at and (not args.count or fired < args.count):
+                fired += 1
+                if args.part_ids is not None:
+                    plc.set_registers(args.part_ids, encode_part_id(f"PLC-SN-{fired:04d}", 8))
+                plc.set_input(args.trigger, True)
+                print(f"{time.perf_counter() - t0:9.3f} s  input    {args.trigger:5d} -> [True] (part {fired})", flush=True)
+                time.sleep(0.1)
+                plc.set_input(args.trigger, False)
+                next_at += args.every
             for t, table, address, values in plc.writes[seen:]:
-                print(f"{t:12.3f}  {table:8s} {address:5d} <- {values}")
+                if address not in args.hide:
+                    print(f"{t - t0:9.3f} s  {table:8s} {address:5d} <- {values}", flush=True)
             seen = len(plc.writes)
     except KeyboardInterrupt:
         plc.close()

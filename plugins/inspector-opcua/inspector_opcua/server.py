@@ -59,7 +59,8 @@ class VisionServer:
             if isinstance(exc, OpcuaError):
                 raise
             raise OpcuaError(f"OPC UA server on {config.endpoint} did not start: {describe(exc)}") from exc
-        log.info("OPC UA server listening on %s (namespace %s, ns=%d)", config.endpoint, config.namespace, self.ns)
+        log.info("OPC UA server listening on %s (namespace %s, ns=%d, security %s)", config.endpoint,
+                 config.namespace, self.ns, "+".join(config.security))
 
     # --- the loop's thread ---------------------------------------------------------------------
 
@@ -82,6 +83,8 @@ class VisionServer:
     async def _start(self) -> None:
         cfg = self.config
         server = Server()
+        if cfg.security == ("None",):  # said once below, instead of asyncua's two warnings at every start
+            logging.getLogger("asyncua.server.server").setLevel(logging.ERROR)
         await server.init()
         server.set_endpoint(cfg.endpoint)
         server.set_server_name(cfg.server_name or f"Inspector {self.station_name}".strip())

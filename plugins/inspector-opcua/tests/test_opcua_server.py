@@ -257,3 +257,44 @@ def test_bad_settings_are_typed_errors(section, words):
 def test_endpoint_setting():
     cfg = OpcuaConfig.from_section({"endpoint": "opc.tcp://10.0.0.5:4850/line3"})
     assert (cfg.host, cfg.port, cfg.path, cfg.endpoint) == ("10.0.0.5", 4850, "/line3", "opc.tcp://10.0.0.5:4850/line3")
+
+
+def test_sign_and_encrypt_endpoint_with_the_stations_certificate(tmp_path):
+    import asyncio
+    import contextlib
+    import socket as socket_mod
+
+    from asyncua.crypto.cert_gen import setup_self_signed_certificate
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    async def make(name: str, uri: str, use) -> tuple:
+        key, cert = tmp_path / f"{name}-key.pem", tmp_path / f"{name}-cert.der"
+        await setup_self_signed_certificate(key, cert, uri, socket_mod.gethostname(), [use], {"commonName": name})
+        return key, cert
+
+    server_key, server_cert = asyncio.run(make("station", f"{NS_URI}:server", ExtendedKeyUsageOID.SERVER_AUTH))
+    client_key, client_cert = asyncio.run(make("scada", "urn:test:scada", ExtendedKeyUsageOID.CLIENT_AUTH))
+    port = free_port()
+    settings = Settings(data_dir=tmp_path / "d", device="cpu", plugins={"opcua": {
+        "host": "127.0.0.1", "port": port, "namespace": NS_URI, "security": ["Basic256Sha256_SignAndEncrypt"],
+        "certificate": str(server_cert), "private_key": str(server_key)}})
+    url = f"opc.tcp://127.0.0.1:{port}/inspector"
+    with Inspector(settings):
+        plain = Client(url, timeout=10)
+        try:
+            with pytest.raises(Exception):  # noqa: B017 - no unsecured endpoint to open a session on
+                plain.connect()
+                plain.get_namespace_index(NS_URI)
+        finally:
+            with contextlib.suppress(Exception):
+                plain.disconnect()  # also stops the client's own thread
+        secure = Client(url, timeout=10)
+        secure.application_uri = "urn:test:scada"
+        secure.set_security_string(f"Basic256Sha256,SignAndEncrypt,{client_cert},{client_key}")
+        secure.connect()
+        try:
+            ns = secure.get_namespace_index(NS_URI)
+            state = secure.get_node(nodes.node_id("VisionStateMachine.CurrentState", ns)).read_value()
+            assert state.Text == "Preoperational"
+        finally:
+            secure.disconnect()
