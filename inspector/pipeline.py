@@ -64,7 +64,7 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor, SpoolDoor, Parts
     """
 
     def __init__(self, settings: Settings | None = None, *, backend: ModelBackend | None = None,
-                 store: Any | None = None):
+                 store: Any | None = None, publishers: bool = True):
         self.settings = settings or Settings.load()
         self.settings.ensure_dirs()
         self._backend = backend
@@ -74,16 +74,8 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor, SpoolDoor, Parts
         self._explainer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inspector-explainer")
         self._pending: set[Future] = set()
         self.events = EventBus()
-        self._publishers: list[Any] = []
-        for name, factory in plugins.load_all("inspector.publishers").items():
-            try:
-                publisher = plugins.call_factory(factory, self.settings, self)
-                if publisher is None:  # not configured on this station (no settings section): off
-                    continue
-                self.events.subscribe(publisher, background=True)
-                self._publishers.append(publisher)
-            except Exception:  # a broken publisher is logged and skipped, never stops the station
-                log.exception("publisher %s failed to start", name)
+        # publisher plugins (MQTT, OPC UA, PLC, HTTP) run with a station: the app, `inspector inspect`
+        self._publishers: list[Any] = plugins.start_publishers(self.settings, self) if publishers else []
         self.actor = self.settings.operator or "station"
         self.user = None  # the signed-in domain.User, if any
         self._closed = False
@@ -340,6 +332,10 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor, SpoolDoor, Parts
         self.resume_spool()  # space reserve; what an earlier run spooled drains in the background
         unsubscribe = self.events.subscribe(forward, PartStored, PartFailed, SourceLost)
         try:
+            try:  # load what loads lazily now: the first flagged part must not wait for it
+                getattr(self.backend, "warm_up", lambda: None)()
+            except Exception as exc:  # the line reports a backend that cannot load, part by part
+                log.warning("warm-up failed: %s", exc)
             return run_line(functools.partial(self.inspect_frame, run_id=run_id), self.events, source,
                             work_order, run_id=run_id, cancel=cancel, progress=progress, limit=limit, **options)
         finally:

@@ -126,6 +126,24 @@ def call_backend(factory: Any, reference_dir: Any, device: str = "auto", setting
     return factory(reference_dir, device=device, **extra, **options)
 
 
+def start_publishers(settings: Any, station: Any) -> list[Any]:
+    """Build every configured publisher and subscribe it to ``station.events`` on its own thread.
+
+    A factory that returns None is not configured (off); one that raises is logged and skipped.
+    """
+    started = []
+    for name, factory in load_all("inspector.publishers").items():
+        try:
+            publisher = call_factory(factory, settings, station)
+            if publisher is None:
+                continue
+            station.events.subscribe(publisher, background=True)
+            started.append(publisher)
+        except Exception:  # a broken publisher never stops the station
+            log.exception("publisher %s failed to start", name)
+    return started
+
+
 def names(group: str) -> list[str]:
     """Names registered in ``group`` (built-ins included)."""
     return sorted(_table(group))

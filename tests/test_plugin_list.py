@@ -5,6 +5,7 @@ station handle when they ask for it."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +73,39 @@ def test_plugin_settings_sections(tmp_path, monkeypatch):
     assert Settings(data_dir=tmp_path, plugins={"http": {"enabled": False}}).plugin("http") is None
     with pytest.raises(SettingsError, match="plugins.http"):
         Settings(data_dir=tmp_path, plugins={"http": "yes"}).plugin("http")
+
+
+def test_publishers_start_only_for_commands_that_run_the_line(registered, tmp_path):
+    from inspector.cli import Context, build_parser
+    from inspector.pipeline import Inspector
+    from inspector.settings import Settings
+
+    quiet = Inspector(Settings(data_dir=str(tmp_path / "a")), publishers=False)  # e.g. `inspector list`
+    assert quiet._publishers == []
+    quiet.close()
+    parser = build_parser()
+    for argv, expected in ((["inspect", "--order", "WO-1", str(tmp_path)], True), (["list"], False)):
+        args = parser.parse_args(["--data-dir", str(tmp_path / "b"), "--create-db", *argv])
+        ctx = Context(args)
+        assert bool(ctx.inspector._publishers) is expected, argv
+        ctx.close()
+
+
+def test_line_warms_the_backend_up_before_the_first_part(tmp_path):
+    from inspector.pipeline import Inspector
+    from inspector.settings import Settings
+
+    class Backend:
+        warmed = 0
+
+        def warm_up(self):
+            Backend.warmed += 1
+
+    insp = Inspector(Settings(data_dir=str(tmp_path)), backend=Backend(), publishers=False)
+    wo = insp.load_work_order(Path("sample_data/workorders/WO-1001_bracket.txt"))
+    from inspector.sources import SourceError
+
+    with pytest.raises(SourceError, match="no image files"):
+        insp.run([], wo)  # the source refuses to open after the warm-up, before any part
+    insp.close()
+    assert Backend.warmed == 1

@@ -45,7 +45,8 @@ class Context:
             from inspector.pipeline import Inspector
 
             check_database(self.settings, create=self.args.create_db or getattr(self.args, "creates_db", False))
-            self._inspector = Inspector(self.settings)
+            # publisher plugins start only for a command that runs the line (`inspect`, the app)
+            self._inspector = Inspector(self.settings, publishers=getattr(self.args, "runs_line", False))
             if self.args.sign_in:
                 self._inspector.sign_in(self.args.sign_in, read_password(self.args.sign_in))
             check_operator(self._inspector, self.args.operator)

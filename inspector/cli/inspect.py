@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=positive_int, help="stop after N parts (live sources)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     add_trigger_options(p)
-    p.set_defaults(func=run_inspect)
+    p.set_defaults(func=run_inspect, runs_line=True)  # publishers (MQTT, OPC UA, PLC, HTTP) run
 
     t = sub.add_parser("teach", help="teach a part number from good images (+ optional labelled defects)")
     t.add_argument("--part", help="part number (or take it from --order)")

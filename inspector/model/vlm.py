@@ -73,11 +73,8 @@ class EmbeddedVLM:
     # -- loading -----------------------------------------------------------------------
 
     def load(self, device: str | None = None) -> None:
-        """Load the backbone (and typing head when its weights exist) onto ``device``.
-
-        ``None`` keeps the constructor's device. Raises :class:`ModelError` when a CUDA device
-        is asked for and none is present.
-        """
+        """Load the backbone onto ``device`` (``None``: the constructor's); :class:`ModelError` when
+        a CUDA device is asked for and none is present. The typing head loads on first use or warm_up."""
         with self._lock:
             dev = resolve_device(device or self._requested)
             if self._backbone is not None and dev == self.device:
@@ -117,6 +114,12 @@ class EmbeddedVLM:
         if self._typer_error:
             log.warning("regions are typed 'unknown' (REVIEW): %s", self._typer_error)
         return self._typer
+
+    def warm_up(self) -> None:
+        """Load the typing head and its text encoder now (a line calls this at its start), so the
+        first flagged part is not the one that waits for them."""
+        if (head := self._type_head()) is not None:
+            head.text.encode(["scratch"])
 
     def info(self) -> ModelInfo:
         """Name, version, weights hash (sha256 of shipped weights + backbone) and device."""
@@ -281,11 +284,8 @@ class EmbeddedVLM:
     # -- analyze -----------------------------------------------------------------------
 
     def analyze(self, image: np.ndarray, work_order: WorkOrder) -> Analysis:
-        """Anomaly map, regions, types and sizes of one image for ``work_order.part_number``.
-
-        Raises :class:`NotTaughtError` for an untaught part, :class:`localize.InvalidImageError`
-        (a :class:`ModelError`) for an image that cannot be analysed.
-        """
+        """Anomaly map, regions, types and sizes of one image for ``work_order.part_number``. Raises
+        :class:`NotTaughtError` (untaught part), :class:`localize.InvalidImageError` (unanalysable image)."""
         return self.analyze_batch([image], work_order)[0]
 
     def analyze_batch(self, images: Sequence[np.ndarray], work_order: WorkOrder, batch: int = 32) -> list[Analysis]:
