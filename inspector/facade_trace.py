@@ -119,9 +119,36 @@ class TraceDoor:
 
     # --- the audit trail ------------------------------------------------------------------------
 
-    def verify_audit(self, *, expect_head: tuple[int, str] | None = None, deep: bool = True):
-        """Check the hash chain (and the records tied to it); never raises for tampering."""
-        return _trace().Audit(self.store).verify(expect_head=expect_head, deep=deep)
+    def verify_audit(self, *, expect_head: tuple[int, str] | None = None, deep: bool = True, images: bool = True):
+        """Check the hash chain and (``deep``) every record tied to it: inspections, ``images`` (hashed),
+        work orders, references and their files, accounts, reviews; never raises for tampering.
+        Settings edited since the last run or outside the app are warnings (``trace.settingscheck``)."""
+        from inspector.trace.settingscheck import check_settings
+
+        result = _trace().Audit(self.store).verify(expect_head=expect_head, deep=deep, images=images)
+        if deep:
+            result.warnings += check_settings(self.store.engine, self.settings)
+        return result
+
+    @staticmethod
+    def seal_records(store: Any) -> None:
+        """Seal every inspection ``store`` stores from now on into the audit trail (``trace.seal``)."""
+        from inspector.trace.seal import install
+
+        install(store)
+
+    def record_settings(self) -> None:
+        """At a run's start: record the verdict-relevant settings when they changed since the last run.
+
+        A storage fault here does not stop the line (the spool takes its parts): it is logged and the
+        next run records them; meanwhile ``verify`` warns that the settings differ from those recorded.
+        """
+        from inspector.trace.settingscheck import record_settings
+
+        try:
+            self._write(record_settings, self.store, self.settings, self.actor)
+        except Exception as exc:  # noqa: BLE001 - never a reason to stop the line
+            logging.getLogger(__name__).warning("settings not recorded in the audit trail: %s", exc)
 
     def audit_events(self, **filters: Any):
         return _trace().Audit(self.store).events(**filters)

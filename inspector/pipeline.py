@@ -90,6 +90,7 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor, SpoolDoor, Parts
 
                 self._store = Store.open(self.settings.database_url, Path(self.settings.image_dir),
                                          busy_timeout_ms=self.settings.db_busy_timeout_ms)
+                self.seal_records(self._store)  # every record it stores gets its audit event (facade_trace)
             return self._store
 
     @property
@@ -329,6 +330,7 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor, SpoolDoor, Parts
                 on_error(event.message)
 
         options = self.line_options(source, run_id, trigger_mode)
+        self.record_settings()  # the verdict-relevant settings of this run are on record (facade_trace)
         self.resume_spool()  # space reserve; what an earlier run spooled drains in the background
         unsubscribe = self.events.subscribe(forward, PartStored, PartFailed, SourceLost)
         try:

@@ -1,7 +1,8 @@
 """`inspector audit verify | log | head`: check and read the hash-chained audit trail.
 
 ``verify`` exits 0 when the trail is intact, 1 when it finds tampering (edited, deleted,
-re-ordered or cut-off events, reviews changed behind their signatures, a removed guard).
+re-ordered or cut-off events, inspection records, images, work orders, references or accounts
+changed behind the trail, reviews changed behind their signatures, a removed guard).
 Reading needs no sign-in: whoever can run this can read the database file anyway.
 """
 
@@ -38,7 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     v = s.add_parser("verify", help="check the hash chain and the records tied to it (exit 1 on tamper)")
     v.add_argument("--expect-head", type=_head, metavar="SEQ:HASH",
                    help="a head recorded earlier (`inspector audit head`): proves nothing was cut off the end")
-    v.add_argument("--chain-only", action="store_true", help="skip the cross-checks of reviews and retention")
+    v.add_argument("--chain-only", action="store_true",
+                   help="skip the cross-checks (records, images, work orders, references, accounts, reviews)")
+    v.add_argument("--skip-images", action="store_true",
+                   help="do not hash every stored image (the slow part on a large archive)")
     v.add_argument("--json", action="store_true")
     v.set_defaults(func=run_verify)
 
@@ -58,7 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_verify(args: argparse.Namespace, ctx: Any) -> int:
-    result = ctx.inspector.verify_audit(expect_head=args.expect_head, deep=not args.chain_only)
+    result = ctx.inspector.verify_audit(expect_head=args.expect_head, deep=not args.chain_only,
+                                        images=not args.skip_images)
     if args.json:
         print(json.dumps({"ok": result.ok, "n_events": result.n_events, "first_bad_seq": result.first_bad_seq,
                           "problems": result.problems, "warnings": result.warnings,

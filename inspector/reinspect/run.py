@@ -35,6 +35,7 @@ from inspector.reinspect.plan import (
 )
 from inspector.reinspect.work import PartImage, Rejudged
 from inspector.sources import ImageLimits
+from inspector.store.errors import ImageAlteredError
 
 Progress = Callable[[int, int, str], None]
 
@@ -145,7 +146,10 @@ def build_plan(store: Any, order_id: str, work_order: WorkOrder, version: int | 
                                        f"{work_order.part_number}")
                 continue
             try:
-                data = store.images.read_bytes(insp.image_sha256)
+                data = store.images.read_bytes(insp.image_sha256)  # hashed on read
+            except ImageAlteredError:
+                rows[insp.id].error = "stored image altered (its sha256 no longer matches the record): not re-judged"
+                continue
             except (OSError, LookupError, ValueError) as exc:
                 rows[insp.id].error = f"stored image missing: {exc}"
                 continue

@@ -89,7 +89,8 @@ def work_order_from_row(row: WorkOrderRow) -> WorkOrder:
         customer=row.customer,
         revision=row.revision,
         clauses=tuple(clause_from_data(c) for c in row.clauses),
-        zones=tuple(Zone(name=z["name"], box=tuple(z["box"]), unit=z.get("unit", "mm")) for z in row.zones),
+        zones=tuple(Zone(name=z["name"], box=tuple(z["box"]), unit=z.get("unit", "mm"), label=z.get("label", ""))
+                    for z in row.zones),
         header=dict(row.header),
         source_text=row.source_text,
         source_format=row.source_format,

@@ -29,5 +29,9 @@ class ImageStoreError(StoreError):
     """An image cannot be stored or read (unknown format, undecodable bytes, bad hash)."""
 
 
+class ImageAlteredError(ImageStoreError, ValueError):
+    """A stored image no longer hashes to its name: replaced, truncated or damaged on disk."""
+
+
 class MigrationError(StoreError):
     """The database schema cannot be brought to the version this program needs."""

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inspector.store.errors import ImageStoreError, MissingImageError
+from inspector.store.errors import ImageAlteredError, ImageStoreError, MissingImageError
 
 EXTENSIONS = ("png", "jpg", "bmp", "tif", "webp")
 _ALIASES = {"jpeg": "jpg", "tiff": "tif"}
@@ -169,26 +169,34 @@ class ImageStore:
     # --- reading -------------------------------------------------------------------------
 
     def read_bytes(self, sha: str) -> bytes:
-        """The stored bytes exactly as received. Raises ``MissingImageError``."""
-        return self.path(sha).read_bytes()
+        """The stored bytes exactly as received, hashed on every read. Raises ``MissingImageError``, and
+        ``ImageAlteredError`` when they no longer hash to ``sha`` (replaced, truncated or damaged on disk)."""
+        path = self.path(sha)
+        data = path.read_bytes()
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != sha:
+            raise ImageAlteredError(f"stored image {path} no longer matches its sha256 (its bytes hash to "
+                                  f"{actual[:16]}...): it was replaced or damaged; `inspector audit verify` lists "
+                                  "every such image")
+        return data
 
     def read(self, sha: str) -> np.ndarray:
         """The stored image decoded to an (H, W, 3) uint8 RGB array.
 
-        Raises ``MissingImageError`` when absent, ``ImageStoreError`` when it cannot be decoded.
+        Raises ``MissingImageError`` when absent, ``ImageStoreError`` when it cannot be decoded or no
+        longer hashes to ``sha``.
         """
         import cv2
 
-        path = self.path(sha)
-        buf = np.frombuffer(path.read_bytes(), dtype=np.uint8)
+        buf = np.frombuffer(self.read_bytes(sha), dtype=np.uint8)
         bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
         if bgr is None:
-            raise ImageStoreError(f"stored image {path} cannot be decoded")
+            raise ImageStoreError(f"stored image {self.path(sha)} cannot be decoded")
         return np.ascontiguousarray(bgr[:, :, ::-1])
 
     def verify(self, sha: str) -> bool:
         """True when the stored file still hashes to its name (detects a damaged file)."""
-        return hashlib.sha256(self.read_bytes(sha)).hexdigest() == sha
+        return hashlib.sha256(self.path(sha).read_bytes()).hexdigest() == sha
 
     def shas(self) -> Iterator[str]:
         """Every stored sha256 (walks the folder; for audits and housekeeping, not hot paths)."""

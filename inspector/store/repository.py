@@ -10,7 +10,7 @@ process, the CLI) waits up to the busy timeout instead of failing.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,11 @@ _EXPLANATIONS = ExplanationRow.__table__
 
 class Store(Catalog):
     """Inspection records in a database plus their images in an ``ImageStore``."""
+
+    #: Called inside the transaction of every inspection insert as ``hook(connection, ids)``; what it
+    #: writes commits or rolls back with the records. The facade installs the audit trail's seal
+    #: (``inspector.trace.records``): one ``inspection.recorded`` event per record.
+    record_hook: Callable[[Connection, list[str]], None] | None = None
 
     def __init__(self, engine: Engine, images: ImageStore) -> None:
         """Wrap an engine whose schema is already at head (use ``Store.open`` normally)."""
@@ -175,6 +180,8 @@ class Store(Catalog):
             conn.execute(insert(_FINDINGS), finding_rows)
         if explanation_rows:
             conn.execute(insert(_EXPLANATIONS), explanation_rows)
+        if rows and self.record_hook is not None:
+            self.record_hook(conn, [r["id"] for r in rows])
 
     @staticmethod
     def _resolve_version(conn: Connection, order_id: str, version: int | None) -> int:

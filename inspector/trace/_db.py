@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
 from inspector.store.db import session_scope
@@ -52,7 +52,8 @@ def lock_chain(session: Session) -> None:
     PostgreSQL: a transaction-scoped advisory lock (stations on one server queue here).
     SQLite: the write transaction already holds the single writer lock.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    bind = session if isinstance(session, Connection) else session.get_bind()  # a Session or a Connection
+    if bind.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CHAIN_LOCK})
 
 

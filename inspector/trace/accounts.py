@@ -26,6 +26,7 @@ from inspector.trace.errors import (
     SignInThrottled,
 )
 from inspector.trace.policy import parse_role, require
+from inspector.trace.statecheck import credential_digest
 
 MIN_PASSWORD_LENGTH = 8
 _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,127}$")
@@ -221,6 +222,9 @@ class Accounts:
             if new_hash:
                 values["password_hash"] = new_hash
             s.execute(update(UserRow).where(UserRow.username == name).values(**values))
+            if new_hash:  # verify compares every account's hash with the trail's digest of it
+                self._audit.append_in(s, name, "user.password_rehashed", "user", name, None,
+                                      {"credential": credential_digest(new_hash)})
 
     # --- management ---------------------------------------------------------------------
 
@@ -261,7 +265,7 @@ class Accounts:
             s.flush()
             self._audit.append_in(s, actor or by, "user.created", "user", name, None,
                                   {"full_name": full_name, "role": role.value, "active": True,
-                                   "bootstrap": actor is None})
+                                   "bootstrap": actor is None, "credential": credential_digest(password_hash)})
         return User(name, full_name, role, True)
 
     def _change(self, username: str, actor: User, action: str, permission: str = "users.manage",
@@ -322,7 +326,8 @@ class Accounts:
             row.updated_at = utcnow()
             s.flush()
             self._audit.append_in(s, actor, "user.password_changed", "user", name, None,
-                                  {"by": "self" if actor.username == name else "admin"})
+                                  {"by": "self" if actor.username == name else "admin",
+                                   "credential": credential_digest(new_hash)})
 
     def change_own_password(self, username: str, old_password: str, new_password: str) -> None:
         """A user changes their own password, proving the old one first."""
@@ -351,5 +356,6 @@ class Accounts:
             row.updated_at = utcnow()
             s.flush()
             self._audit.append_in(s, str(by)[:128], "user.recovered", "user", name, before,
-                                  {"locked": False, "active": True, "failed_attempts": 0, "password_reset": True})
+                                  {"locked": False, "active": True, "failed_attempts": 0, "password_reset": True,
+                                   "credential": credential_digest(new_hash)})
             return _user(row)

@@ -23,6 +23,8 @@ from inspector.trace import _db
 from inspector.trace.chain import GENESIS, ChainChecker, StoredEvent, VerifyResult, event_hash
 from inspector.trace.crosscheck import cross_check
 from inspector.trace.errors import AuditError
+from inspector.trace.records import check_records
+from inspector.trace.statecheck import check_state
 
 # What the product records (action -> entity). Other actions are accepted (plugins) but
 # must be lowercase dotted words; see docs/traceability.md for who emits each one.
@@ -40,6 +42,11 @@ ACTIONS: dict[str, str] = {
     "user.locked": "user",
     "user.unlocked": "user",
     "auth.failed": "user",
+    "user.password_rehashed": "user",  # a sign-in upgraded the hash parameters (after: its credential digest)
+    "inspection.recorded": "inspection",  # every stored record, sealed in its transaction (trace/records.py)
+    "records.adopted": "inspections",  # records stored before sealing began, with their digests
+    "records.sealing_started": "inspections",  # once per database: unsealed records are inserted ones
+    "settings.recorded": "settings",  # a run's verdict-relevant settings when they differ from the last recorded
     "reason_code.added": "reason_code",
     "reason_code.deactivated": "reason_code",
     "data.exported": "inspections",
@@ -189,14 +196,17 @@ class Audit:
 
     # --- verification -------------------------------------------------------------------
 
-    def verify(self, *, expect_head: tuple[int, str] | None = None, deep: bool = True) -> VerifyResult:
+    def verify(self, *, expect_head: tuple[int, str] | None = None, deep: bool = True,
+               images: bool = True) -> VerifyResult:
         """Check the whole trail; never raises for tampering (see ``VerifyResult``).
 
         Detects: an edited event (hash mismatch), a deleted event (gap or broken link), a
         re-ordered or inserted event (sequence or link), and with ``expect_head=(seq, hash)``
         (a head written down earlier, e.g. printed on a report) events cut off the end.
         ``deep`` also cross-checks signed reviews and retention logs against their events and
-        reports missing append-only triggers (see ``inspector.trace.crosscheck``).
+        reports missing append-only triggers (see ``inspector.trace.crosscheck``), every sealed
+        inspection record (``records``), work orders, references and accounts (``statecheck``);
+        ``images`` (with ``deep``, when the store has an image folder) hashes every stored image.
         """
         checker = ChainChecker()
         hashes: dict[int, str] = {}
@@ -215,4 +225,8 @@ class Audit:
                                    f"{h[:12]}...: history was rewritten"))
         if deep:
             extra += cross_check(self._engine, head_seq=checker.prev_seq)
+            folder = getattr(self._store, "images", None) if images else None
+            for found, warned in (check_records(self._engine, folder), check_state(self._engine)):
+                extra += found
+                checker.warnings += warned
         return checker.result(extra)

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
 from inspector.domain import User, WorkOrder
 from inspector.store.catalog import reference_in, save_reference_in, save_work_order_in, with_version_retries
 from inspector.store.records import TaughtReference
+from inspector.store.tables import ReferenceRow, WorkOrderRow
 from inspector.trace import _db
 from inspector.trace.audit import Audit, actor_name
+from inspector.trace.records import row_digest
+from inspector.trace.statecheck import reference_files_digest
 
 if TYPE_CHECKING:
     from inspector.model.base import TeachResult
@@ -33,8 +38,11 @@ def record_work_order(store: Any, wo: WorkOrder, actor: str | User | None) -> in
     def once() -> int:
         with _db.write_session(engine) as s:
             version = save_work_order_in(s, wo, actor_name(actor))
+            row = s.execute(select(WorkOrderRow.__table__).where(
+                WorkOrderRow.order_id == wo.order_id, WorkOrderRow.version == version)).mappings().one()
             audit.append_in(s, actor, "workorder.loaded", "work_order", wo.order_id, None,
-                            {"version": version, **after})
+                            {"version": version, **after, "content_sha256": row["content_sha256"],
+                             "row_sha256": row_digest(row)})  # verify: the clauses judged against are these
             return version
 
     return with_version_retries(once)
@@ -50,6 +58,7 @@ def record_teach(store: Any, result: TeachResult, weights_hash: str, actor: str 
     engine = _db.engine_of(store)
     audit = Audit(engine)
     part = result.part_number
+    files = reference_files_digest(result.path) if getattr(result, "path", None) else None
 
     def once() -> TaughtReference:
         with _db.write_session(engine) as s:
@@ -61,6 +70,9 @@ def record_teach(store: Any, result: TeachResult, weights_hash: str, actor: str 
                      "review_low": result.review_low, "examples": result.n_examples, "template": result.template}
             if result.miss_estimate:  # what the QE was told the threshold lets through
                 after.update({k: result.miss_estimate[k] for k in ("estimated_miss", "estimated_not_rejected")})
+            row = s.execute(select(ReferenceRow.__table__).where(
+                ReferenceRow.part_number == part, ReferenceRow.version == ref.version)).mappings().one()
+            after.update(row_sha256=row_digest(row), files_sha256=files)  # verify: thresholds and files on disk
             audit.append_in(s, actor, "model.taught", "part", part, before, after)
             if prev is not None and (prev.threshold, prev.review_low) != (result.threshold, result.review_low):
                 audit.append_in(s, actor, "threshold.changed", "part", part,
