@@ -16,11 +16,15 @@ from inspector.reinspect import ReinspectError
 
 @pytest.fixture(scope="module")
 def cluster():
+    import dask
     from distributed import LocalCluster
 
+    from inspector.reinspect.engines import worker_environ
+
     # two worker processes of one thread each (the backend then takes one core per worker)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as c:
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": worker_environ()}), \
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                         dashboard_address=None) as c:
         yield c
 
 

@@ -6,6 +6,8 @@ them); it imports ``distributed``, so only the Dask engine imports this module.
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +19,7 @@ from inspector.reinspect.work import BackendSpec, PartImage, Rejudged, rejudge_i
 from inspector.sources import ImageLimits
 
 PLUGIN = "inspector-backend"
+log = logging.getLogger(__name__)
 
 
 def host_of(address: str) -> str:
@@ -42,6 +45,10 @@ class BackendPlugin(WorkerPlugin):
 
     def setup(self, worker: Any) -> None:
         self.host = host_of(worker.address)
+        if os.environ.get("MALLOC_TRIM_THRESHOLD_"):  # set by Dask's nanny unless configured away
+            log.warning("worker %s: MALLOC_TRIM_THRESHOLD_ is set: the analysis runs about 2x slower; start "
+                        "workers with --no-nanny or without it in distributed.nanny.pre-spawn-environ "
+                        "(docs/reliability.md)", worker.address)
 
     def teardown(self, worker: Any) -> None:
         self._backend = None
@@ -57,9 +64,12 @@ def _plugin() -> BackendPlugin:
     return get_worker().plugins[PLUGIN]
 
 
-def load_on_worker() -> str:
-    """Build this worker's backend now (a model that cannot load fails the run at once)."""
-    return f"{_plugin().backend().info().name}@{get_worker().address}"
+def load_on_worker(item: PartImage, work_order: WorkOrder, limits: ImageLimits | None) -> str:
+    """Build this worker's backend now (a model that cannot load fails the run at once) and judge
+    one part, discarded: the part's reference and the first passes' set-up are paid before the run."""
+    backend = _plugin().backend()
+    rejudge_image(backend, item, work_order, limits)
+    return f"{backend.info().name}@{get_worker().address}"
 
 
 def judge_on_worker(item: PartImage, work_order: WorkOrder, limits: ImageLimits | None) -> Rejudged:

@@ -10,6 +10,7 @@ client keeps at most ``2 x workers`` parts in flight, so memory stays bounded fo
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 from collections import Counter
@@ -30,10 +31,11 @@ class LocalEngine:
 
     def __init__(self, backend: Any) -> None:
         self.backend = backend
-        self.load_s = 0.0
+        getattr(backend, "warm_up", lambda: None)()  # as the line does before its first part
+        self.load_s = 0.0  # before the plan's clock starts
 
     def run(self, items: Iterable[PartImage], work_order: WorkOrder, limits: ImageLimits | None,
-            cancel: Callable[[], bool] | None = None) -> Iterator[Rejudged]:
+            cancel: Callable[[], bool] | None = None, warm: PartImage | None = None) -> Iterator[Rejudged]:
         for item in items:
             if cancel is not None and cancel():
                 return
@@ -41,6 +43,17 @@ class LocalEngine:
 
     def close(self) -> None:
         pass
+
+
+def worker_environ() -> dict:
+    """Dask's environment for worker processes without ``MALLOC_TRIM_THRESHOLD_``: setting it turns
+    off glibc's adaptive mmap threshold, and the model then re-maps its large buffers on every part
+    (measured: 2.2-2.7x slower analysis per part; docs/reliability.md)."""
+    import dask
+
+    env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
+    env.pop("MALLOC_TRIM_THRESHOLD_", None)
+    return env
 
 
 class DaskEngine:
@@ -51,6 +64,7 @@ class DaskEngine:
     def __init__(self, spec: BackendSpec, *, address: str | None = None, client: Any = None,
                  n_workers: int = 2, processes: bool = True) -> None:
         try:
+            import dask
             from distributed import Client, LocalCluster
         except ImportError as exc:  # pragma: no cover - distributed is a declared dependency
             raise ReinspectError("--engine dask needs the 'distributed' package (pip install "
@@ -62,14 +76,16 @@ class DaskEngine:
                 self._own.append(client)
             elif client is None:
                 where = {"host": "127.0.0.1"} if processes else {}  # in-process workers talk inproc://
-                cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes,
-                                       dashboard_address=None, **where)
+                with dask.config.set({"distributed.nanny.pre-spawn-environ": worker_environ()}):
+                    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes,
+                                           dashboard_address=None, **where)
                 self._own.append(cluster)
                 client = Client(cluster)
                 self._own.insert(0, client)
         except (OSError, TimeoutError, RuntimeError) as exc:
             self.close()
-            raise ReinspectError(f"cannot reach the Dask scheduler {address or '(local cluster)'}: {exc}") from exc
+            what = f"reach the Dask scheduler {address}" if address else "start a local Dask cluster"
+            raise ReinspectError(f"cannot {what}: {exc}") from exc
         self.client = client
         from inspector.reinspect.dask_worker import host_of
 
@@ -84,25 +100,32 @@ class DaskEngine:
         self.load_s = 0.0
 
     def run(self, items: Iterable[PartImage], work_order: WorkOrder, limits: ImageLimits | None,
-            cancel: Callable[[], bool] | None = None) -> Iterator[Rejudged]:
+            cancel: Callable[[], bool] | None = None, warm: PartImage | None = None) -> Iterator[Rejudged]:
+        """``warm``: a part each worker judges once before the run (discarded), so that the lazy
+        set-up of the model (references, the typing head on the first finding) is paid up front and
+        counted in ``load_s``; default: the first part."""
         from distributed import as_completed
 
         from inspector.reinspect.dask_worker import PLUGIN, BackendPlugin, judge_on_worker, load_on_worker
 
         client = self.client
+        source = iter(items)
+        first = next(source, None)
+        if first is None:
+            return
+        source = itertools.chain([first], source)
         t0 = time.perf_counter()
         client.register_plugin(BackendPlugin(self.spec), name=PLUGIN)  # a fresh backend each run
         addrs = list(client.scheduler_info()["workers"])
-        try:  # every worker loads its model before the first part is sent
-            client.gather([client.submit(load_on_worker, workers=[a], pure=False, allow_other_workers=False)
-                           for a in addrs])
+        [wo] = client.scatter([work_order], broadcast=True, hash=False)
+        try:  # every worker loads its model and judges the first part once (warm-up) before the run
+            client.gather([client.submit(load_on_worker, warm or first, wo, limits, workers=[a], pure=False,
+                                         allow_other_workers=False) for a in addrs])
         except Exception as exc:
             raise ReinspectError(f"the model backend {self.spec.name!r} cannot load on the workers: {exc}") from exc
         self.load_s = time.perf_counter() - t0
-        [wo] = client.scatter([work_order], broadcast=True, hash=False)
         run, keys = uuid.uuid4().hex[:8], {}
         pending = as_completed()
-        source = iter(items)
 
         def submit_next() -> None:
             if cancel is not None and cancel():

@@ -122,6 +122,18 @@ def _fill(row: RejudgeRow, orig: Inspection, res: Rejudged, wo: WorkOrder, versi
         row.record.part_id = getattr(orig, "part_id", "") or ""
 
 
+def _warm_up_part(store: Any, order_id: str, lot: str | None) -> PartImage | None:
+    """A stored part with findings (it exercises the whole model on a worker's first pass), if any."""
+    for insp in store.query_inspections(order_id=order_id, lot=lot, flagged_only=True, current_only=True, limit=3):
+        if insp.findings:
+            try:
+                data = store.images.read_bytes(insp.image_sha256)
+            except (OSError, LookupError, ValueError):
+                continue
+            return PartImage("warm-up", data, insp.frame_name, insp.source, insp.captured_at)
+    return None
+
+
 def build_plan(store: Any, order_id: str, work_order: WorkOrder, version: int | None, engine: Any, *,
                lot: str | None = None, limits: ImageLimits | None = None, actor: str = "",
                progress: Progress | None = None, cancel: Callable[[], bool] | None = None) -> RejudgePlan:
@@ -159,7 +171,7 @@ def build_plan(store: Any, order_id: str, work_order: WorkOrder, version: int | 
             yield PartImage(insp.id, data, insp.frame_name, insp.source, insp.captured_at)
 
     t0, done, per_worker = time.perf_counter(), 0, Counter()
-    for res in engine.run(items(), work_order, limits, cancel):
+    for res in engine.run(items(), work_order, limits, cancel, warm=_warm_up_part(store, order_id, lot)):
         _fill(rows[res.key], originals[res.key], res, work_order, version, actor)
         per_worker[res.worker] += 1
         done += 1

@@ -44,6 +44,7 @@ class BackendSpec:
         cores = os.cpu_count() or 1
         apply_thread_budget(self.threads or max(1, cores // max(1, self.per_host.get(host, 1))))
         backend.load(self.device)
+        getattr(backend, "warm_up", lambda: None)()  # typing head and text encoder now, not on the first finding
         return backend
 
 
