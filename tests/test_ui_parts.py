@@ -33,8 +33,7 @@ def station(qtbot, tmp_path):
     facade = Inspector(Settings(data_dir=tmp_path / "data", device="cpu", explain="off", read_codes=False,
                                 hold_flagged=False), backend=ScratchBackend())
     tasks = TaskRunner()
-    view = StationView(facade, tasks)
-    qtbot.addWidget(view)
+    view = StationView(facade, tasks)  # not qtbot.addWidget: qtbot would close it before the line stops
     view.show()
     qtbot.waitExposed(view)
     with qtbot.waitSignal(view.work_order_changed, timeout=30_000):
@@ -43,8 +42,19 @@ def station(qtbot, tmp_path):
     if view.is_running():
         view.stop()
         qtbot.waitUntil(lambda: not view.is_running(), timeout=60_000)
-    tasks.close() if hasattr(tasks, "close") else None
+    _close(qtbot, view, tasks)
     facade.close()
+
+
+def _close(qtbot, widget, tasks) -> None:
+    """Every task finished and its signals delivered, the widget closed: nothing of this test
+    runs later (a task or pool collected while it runs would crash the process)."""
+    tasks.close()
+    assert tasks.wait(60_000)
+    qtbot.wait(50)  # the finished signals
+    widget.close()
+    widget.deleteLater()
+    qtbot.wait(50)
 
 
 def _video(tmp_path, n=2):
@@ -99,8 +109,8 @@ def test_the_review_queue_filters_by_part_id(qtbot, tmp_path):
         for pid in ("SN-1", "SN-2", "OTHER-3"):
             facade.inspect_frame(Frame(image=part_image(), source="t", name=f"{pid}.png", part_id=pid,
                                        captured_at=utcnow()), wo)
-        review = ReviewView(facade, TaskRunner())
-        qtbot.addWidget(review)
+        tasks = TaskRunner()
+        review = ReviewView(facade, tasks)
         review.f_verdict.setCurrentText("all")
         review.f_part.setText("SN-")
         with qtbot.waitSignal(review.loaded, timeout=30_000) as loaded:
@@ -108,3 +118,4 @@ def test_the_review_queue_filters_by_part_id(qtbot, tmp_path):
         assert loaded.args == [2]
         col = COLUMNS.index("part id")
         assert sorted(review.table.item(r, col).text() for r in range(2)) == ["SN-1", "SN-2"]
+        _close(qtbot, review, tasks)

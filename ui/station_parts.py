@@ -9,12 +9,9 @@ readout of what the detector sees, and the Trigger button [F8] with an optional 
 
 from __future__ import annotations
 
-import functools
-import weakref
 from typing import Any
 
-import shiboken6
-from PySide6.QtCore import QTimer, Slot
+from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -50,7 +47,7 @@ def parts_box(view: Any) -> QGroupBox:
     Two rows, so the station still fits a small screen: trigger mode, part id and Trigger; the four
     part-detection spin boxes. The box title carries the detector's readout while a line runs."""
     s = view.facade.settings
-    view.parts_group = box = QGroupBox(TITLE)
+    view.parts_group = box = PartsBox(view.facade)
     g = QGridLayout(box)
     g.setVerticalSpacing(2)
     view.trigger_mode = QComboBox()
@@ -80,20 +77,30 @@ def parts_box(view: Any) -> QGroupBox:
         g.addWidget(spin, 1, i)
         spin.valueChanged.connect(view.on_detection_changed)
     shortcut(view, "F8", view.trigger_now)
-    # the readout timer lives and dies with the box; it holds the view only weakly, so a closed
-    # station (its C++ side gone first) is never called back
-    view._readout_timer = timer = QTimer(box)
-    timer.setInterval(READOUT_MS)
-    timer.timeout.connect(functools.partial(_refresh, weakref.ref(view)))
-    timer.start()
     view.on_trigger_mode()
     return box
 
 
-def _refresh(ref: weakref.ref) -> None:
-    view = ref()
-    if view is not None and shiboken6.isValid(view) and shiboken6.isValid(view.parts_group):
-        view.refresh_readout()
+class PartsBox(QGroupBox):
+    """The box; its own timer (a QObject timer event, no signal connection) refreshes the title with
+    what part detection sees, so it lives and dies with the box."""
+
+    def __init__(self, facade: Any):
+        super().__init__(TITLE)
+        self.facade = facade
+        self.readout = ""
+        self.startTimer(READOUT_MS)
+
+    def timerEvent(self, event: Any) -> None:  # noqa: N802 (Qt naming)
+        self.refresh()
+
+    def refresh(self) -> str:
+        get = getattr(self.facade, "detection_readout", None)
+        text = readout_text(get() if callable(get) else None)
+        if text != self.readout:
+            self.readout = text
+            self.setTitle(f"{TITLE} — {text}" if text else TITLE)
+        return text
 
 
 def _spin(spin: Any, low: float, high: float, value: float, step: float, prefix: str, suffix: str,
@@ -150,9 +157,7 @@ class PartsMixin:
     @Slot()
     def refresh_readout(self) -> None:
         """What part detection sees in the newest frame (while a free-run line runs), in the box title."""
-        readout = self.facade.detection_readout() if hasattr(self.facade, "detection_readout") else None
-        self.part_readout = readout_text(readout)
-        self.parts_group.setTitle(f"{TITLE} — {self.part_readout}" if self.part_readout else TITLE)
+        self.part_readout = self.parts_group.refresh()
 
 
 def readout_text(readout: dict | None) -> str:
