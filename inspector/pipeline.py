@@ -38,6 +38,7 @@ from inspector.facade_parts import PartsDoor
 from inspector.facade_records import RecordsDoor, render_display
 from inspector.facade_reinspect import ReinspectDoor
 from inspector.facade_spool import SpoolDoor
+from inspector.facade_station import StationDoor
 from inspector.facade_trace import TraceDoor
 from inspector.facade_zones import ZonesDoor
 from inspector.judging import judge_frame
@@ -56,7 +57,8 @@ log = logging.getLogger(__name__)
 MAX_EXPLAIN_BACKLOG = 8  # beyond this many queued flagged parts, explanations use the template
 
 
-class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor, SpoolDoor, PartsDoor, ReinspectDoor):
+class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor, SpoolDoor, PartsDoor, ReinspectDoor,
+                StationDoor):
     """Facade over the core. Thread-safe for one GUI/CLI thread plus its own workers.
 
     ``events`` is the line's event bus (``inspector.events``): the app, the CLI and every

@@ -60,10 +60,11 @@ def reopen(settings):
 
 
 def scan(qtbot, station, text: str) -> None:
-    """What a barcode scanner does: key presses to the focused widget, then Enter."""
-    station.start_button.setFocus()
+    """What a barcode scanner does: key presses to the focused widget, then Enter (the focus on a
+    button of the page, not a text field: Start is off until an order is loaded, so Open…)."""
+    station.open_button.setFocus()
     for ch in text:
-        target = QApplication.focusWidget() or station.start_button
+        target = QApplication.focusWidget() or station.open_button
         qtbot.keyClick(target, ch)
     qtbot.keyClick(QApplication.focusWidget() or station.order_field, Qt.Key.Key_Return)
 

@@ -37,11 +37,13 @@ def _need(tool: str) -> str:
 
 
 @pytest.fixture
-def xserver(tmp_path):
-    """A private Xvfb on a free display number (Xvfb picks it: -displayfd)."""
+def xserver(tmp_path, request):
+    """A private Xvfb on a free display number (Xvfb picks it: -displayfd); its screen is 1600x1000, or the
+    size a test asks for with ``@pytest.mark.parametrize("xserver", ["1920x1080"], indirect=True)``."""
+    size = getattr(request, "param", "1600x1000")
     xvfb = _need("Xvfb")
     r, w = os.pipe()
-    proc = subprocess.Popen([xvfb, "-displayfd", str(w), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+    proc = subprocess.Popen([xvfb, "-displayfd", str(w), "-screen", "0", f"{size}x24", "-nolisten", "tcp"],
                             pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=open(tmp_path / "xvfb.log", "wb"))
     os.close(w)
     with os.fdopen(r) as f:

@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QPushButton, QTabWidget
 
 from inspector.settings import Settings
+from ui.floor import FloorLayout
 from ui.workers import Task, TaskRunner
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ class MainWindow(QMainWindow):
         self.station.work_order_changed.connect(self.review.set_work_order)
         self.station.work_order_changed.connect(self.reports.set_work_order)
         self.station.run_finished.connect(self.review.refresh)
+        self.station.guide.teach_requested.connect(self.show_teach)  # the next step: teach (ui/station_guide.py)
+        self.teach.taught.connect(self.station.on_part_taught)
         self.tabs.currentChanged.connect(self._tab_changed)
         for view in (self.station, self.teach, self.review, self.reports, self.signin):
             view.status.connect(self.show_status)
@@ -83,6 +86,7 @@ class MainWindow(QMainWindow):
         self._may_close = False
         self._build_menu()
         self._restore_layout()
+        self.floor.apply(facade.settings.floor_layout)  # ui/floor.py; full screen from the first show
         self._resume_explanations()
 
     def _build_menu(self) -> None:
@@ -102,6 +106,7 @@ class MainWindow(QMainWindow):
         settings.setShortcut(QKeySequence("Ctrl+,"))
         settings.triggered.connect(self.open_settings)
         menu.addAction(settings)
+        self.floor = FloorLayout(self, self.menuBar().addMenu("&View"))
         quit_action = QAction("Quit", self)
         quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         quit_action.triggered.connect(self.close)
@@ -113,6 +118,11 @@ class MainWindow(QMainWindow):
         if isinstance(action, QAction):
             self.tabs.setCurrentIndex(int(action.data()))
 
+    @Slot(str)
+    def show_teach(self, part: str) -> None:
+        self.tabs.setCurrentWidget(self.teach)
+        self.show_status(f"teach {part}: add good images (files or a folder), then Teach [Ctrl+T]")
+
     @Slot(int)
     def _tab_changed(self, index: int) -> None:
         if self.tabs.widget(index) is self.review:
@@ -123,14 +133,15 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         from ui.settings_dialog import SettingsDialog
 
-        dlg = SettingsDialog(self.facade.settings, self)
+        dlg = SettingsDialog(self.floor.current(), self)  # as last saved from this window
         if dlg.exec():
             try:
                 path = self.facade.save_settings(dlg.result_settings())
             except Exception as exc:  # PermissionDenied, OSError: shown, the station goes on
                 self.show_status(f"settings not saved: {exc}")
                 return
-            self.show_status(f"settings saved to {path}; they apply at the next start")
+            self.floor.saved_now(dlg.result_settings())  # the floor layout applies at once
+            self.show_status(f"settings saved to {path}; the layout applies now, the rest at the next start")
 
     @Slot(str)
     def show_status(self, message: str) -> None:

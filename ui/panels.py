@@ -77,6 +77,7 @@ class CounterPanel(QFrame):
             title = QLabel(name)
             title.setAlignment(Qt.AlignmentFlag.AlignCenter)
             value = QLabel("0")
+            value.setObjectName("counter")  # the floor layout's style sheet enlarges it (ui/floor.py)
             value.setAlignment(Qt.AlignmentFlag.AlignCenter)
             f = value.font()
             f.setPointSize(26)

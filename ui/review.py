@@ -363,6 +363,7 @@ class ReviewView(QWidget):
             cell = review_cell(self.facade.final_verdict(self.rows[row], [review]))  # the newest review decides
             self.reviewed[review.inspection_id] = cell
             self.table.setItem(row, COLUMNS.index("review"), QTableWidgetItem(cell))
+            self.table.resizeColumnToContents(COLUMNS.index("review"))  # 'reject → NG' whole, not 'rej…'
             if self.detail.shown_id == review.inspection_id:
                 self.detail.add_history(review)
         self.status.emit(f"{review.decision.value} signed by {review.reviewer} for {name}")
@@ -370,6 +371,9 @@ class ReviewView(QWidget):
         self.detail.reset_form()
         if self.table.currentRow() < len(self.rows) - 1:
             self.move(1)
+        elif self.detail.shown_id == review.inspection_id:  # the last part stays: shown with its final verdict
+            self.detail.inspection_id = None
+            self.show_selected()
         self._back_from_dialog(self.table)
         self.detail.set_result(f"signed for {name}: {review.signature_meaning or review.decision.value}")
 

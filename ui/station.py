@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -36,13 +37,14 @@ from ui.panels import (
 from ui.panels import esc as _esc
 from ui.runner import ShownPart, StationRunner
 from ui.station_boxes import SOURCE_HINTS, SOURCE_KINDS, order_box, source_box
+from ui.station_guide import GuideMixin
 from ui.station_hold import HoldBar, HoldMixin, PartStrip
 from ui.station_parts import PartsMixin, part_label, parts_box
 from ui.storage_status import StorageBadge, StorageBridge
 from ui.workers import Task, TaskRunner
 
 
-class StationView(HoldMixin, PartsMixin, QWidget):
+class StationView(HoldMixin, PartsMixin, GuideMixin, QWidget):
     """The operator view. All core work goes through ``facade`` on worker threads."""
 
     work_order_changed = Signal(object)
@@ -95,6 +97,7 @@ class StationView(HoldMixin, PartsMixin, QWidget):
         left_panel = QWidget()
         left_panel.setMinimumWidth(360)
         left_panel.setMaximumWidth(520)
+        left_panel.setObjectName("stationLeft")  # the floor layout widens it (ui/floor.py)
         left = QVBoxLayout(left_panel)
         left.setContentsMargins(0, 0, 0, 0)
         root.addWidget(left_panel, 1)
@@ -109,6 +112,7 @@ class StationView(HoldMixin, PartsMixin, QWidget):
 
         right = QVBoxLayout()
         root.addLayout(right, 3)
+        right.addWidget(self.build_guide())  # the next step until the line can run (ui/station_guide.py)
         self.banner = VerdictBanner()
         right.addWidget(self.banner)
         self.hold_bar = HoldBar()
@@ -122,7 +126,7 @@ class StationView(HoldMixin, PartsMixin, QWidget):
         right.addWidget(self.reason)
         self.explanation = QLabel("")
         self.explanation.setWordWrap(True)
-        self.explanation.setStyleSheet("font-style: italic; font-size: 12pt;")
+        self.explanation.setFont(QFont(f.family(), 12, italic=True))  # a font: the floor layout's sheet scales it
         right.addWidget(self.explanation)
         views = QSplitter(Qt.Orientation.Horizontal)
         self.live = ImageView("live view: press Start [F5]")
@@ -139,6 +143,7 @@ class StationView(HoldMixin, PartsMixin, QWidget):
         self.counters = CounterPanel()
         right.addWidget(self.counters)
         self.latency_label = QLabel("")
+        self.latency_label.setObjectName("latency")
         self.latency_label.setWordWrap(True)
         right.addWidget(self.latency_label)
         self.refresh_stats()
@@ -267,14 +272,12 @@ class StationView(HoldMixin, PartsMixin, QWidget):
         """Start the line on the chosen source (or on ``source``, a ready FrameSource: tests)."""
         if self.runner.is_running():
             return False
-        if self.work_order is None:
-            self.show_error("load a work order first (scan or type its id, or Ctrl+O)")
-            return False
-        if source is None and not self.source_target.text().strip():
-            self.show_error("choose a source first")
+        why = self.start_blocked(with_source=source is None)  # no order, part not taught, no source
+        if why:
+            self.show_error(why)
             return False
         spec = source if source is not None else self.source_spec()
-        self.start_button.setEnabled(False)
+        self.guide_started()
         self.stop_button.setEnabled(True)
         self.stop_button.setFocus()
         self.display_rate = RateMeter()
@@ -294,7 +297,7 @@ class StationView(HoldMixin, PartsMixin, QWidget):
 
     @Slot(object)
     def on_stopped(self, summary) -> None:
-        self.start_button.setEnabled(True)
+        self.update_guide()
         self.stop_button.setEnabled(False)
         if summary is not None:
             y = f"{summary.yield_pct:.1f} %" if summary.inspected else "—"

@@ -79,5 +79,10 @@ def source_box(view) -> QGroupBox:
     s.addWidget(view.source_target, 1, 0, 1, 2)
     s.addWidget(view.start_button, 2, 0)
     s.addWidget(view.stop_button, 2, 1)
+    view.start_reason = QLabel("")  # why Start is off until the line can run (ui/station_guide.py)
+    view.start_reason.setObjectName("startReason")
+    view.start_reason.setWordWrap(True)
+    view.start_reason.setStyleSheet("color:#c62828; font-weight:bold;")
+    s.addWidget(view.start_reason, 3, 0, 1, 2)
     view._source_hint()
     return box

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -10,6 +11,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 from inspector.domain import VerdictKind
 from ui.panels import VERDICT_STYLE, big_button, esc
 from ui.station_parts import part_label
+from ui.workers import Task
 
 if TYPE_CHECKING:
     from ui.runner import ShownPart
@@ -24,6 +26,9 @@ class HoldBar(QFrame):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self.held_at: dict[str, float] = {}  # inspection id -> when it went on the banner as held (monotonic)
+        self.acknowledged: list[dict] = []  # what the facade recorded per acknowledgement (part.acknowledged)
+        self.sent = 0  # acknowledgements handed to the facade
         lay = QHBoxLayout(self)
         lay.setContentsMargins(8, 4, 8, 4)
         self.label = QLabel("")
@@ -132,6 +137,8 @@ class HoldMixin:
         self.part_view.set_image(shown.overlay)
         self.strip.mark(insp.id)
         held = self.held[0].inspection if self.held else None
+        if held is not None:  # on the banner as held from now: the acknowledgement records how long
+            self.hold_bar.held_at.setdefault(held.id, time.monotonic())
         self.hold_bar.show_held(held.verdict.kind.value if held else "", part_label(held) if held else "",
                                 len(self.held) - 1)
 
@@ -142,9 +149,26 @@ class HoldMixin:
             return
         done = self.held.pop(0).inspection
         self.status.emit(f"acknowledged {done.verdict.kind.value}: {part_label(done)}")
+        self.audit_acknowledgement(done.id, self.hold_bar.held_at.pop(done.id, None))
         nxt = self.held[0] if self.held else self._latest
         if nxt is not None:
             self.display(nxt)
+
+    def audit_acknowledgement(self, inspection_id: str, since: float | None) -> Task | None:
+        """Who acknowledged which part when (``Inspector.acknowledge``, audited ``part.acknowledged``), on a worker."""
+        facade = self.facade
+        if not hasattr(facade, "acknowledge"):  # test doubles of the facade
+            return None
+        held_s = None if since is None else time.monotonic() - since
+        task = Task(lambda t: facade.acknowledge(inspection_id, held_s=held_s), "acknowledge")
+        task.signals.result.connect(self.on_acknowledged)
+        task.signals.error.connect(self.show_error)
+        self.hold_bar.sent += 1  # a few slots in turn: one acknowledgement never cancels the one before
+        return self.tasks.start(f"ack-{self.hold_bar.sent % 8}", task)
+
+    @Slot(object)
+    def on_acknowledged(self, record) -> None:
+        self.hold_bar.acknowledged.append(record)
 
     @Slot(str)
     def show_recent(self, inspection_id: str) -> None:

@@ -34,6 +34,7 @@ ACTIONS: dict[str, str] = {
     "threshold.changed": "part",
     "review.decided": "inspection",
     "review.pulled": "inspection",
+    "part.acknowledged": "inspection",  # a held NG/REVIEW seen by the operator (docs/app.md)
     "user.created": "user",
     "user.role_changed": "user",
     "user.password_changed": "user",
