@@ -204,11 +204,12 @@ def print_table(rows: list[Inspection]) -> None:
     if not rows:
         print("no inspections")
         return
-    print(f"{'id':10} {'time':19} {'order':10} {'part id':28} {'verdict':7} {'findings':>8}  reason")
+    print(f"{'id':10} {'time':19} {'order':10} {'part id':28} {'frame':16} {'verdict':7} {'findings':>8}  reason")
     for r in rows:
         reason = r.verdict.reasons[0] if r.verdict.reasons else ""
-        part = r.part_id or r.frame_name  # records from before part ids: the frame's name
-        print(f"{r.id[:10]:10} {r.inspected_at:%Y-%m-%d %H:%M:%S} {r.order_id[:10]:10} {part[:28]:28} "
+        part = r.part_id or "-"  # records from before part ids have none
+        frame = r.frame_name if len(r.frame_name) <= 16 else "\u2026" + r.frame_name[-15:]  # the file's end names it
+        print(f"{r.id[:10]:10} {r.inspected_at:%Y-%m-%d %H:%M:%S} {r.order_id[:10]:10} {part[:28]:28} {frame:16} "
               f"{r.verdict.kind.value:7} {len(r.findings):>8}  {reason[:70]}")
 
 
