@@ -317,7 +317,7 @@ class Inspector(RecordsDoor, TraceDoor, ZonesDoor, BacklogDoor, SpoolDoor, Parts
         """
         run_id = run_id or uuid.uuid4().hex
         if not isinstance(source, FrameSource):
-            source = open_source(source)
+            source = open_source(source, settings=self.settings)
         if getattr(source, "limits", None) is None:
             source.limits = intake.image_limits(self.settings)
 

@@ -270,7 +270,7 @@ class TeachView(QWidget):
 
         def grab(task: Task):
             frames = []
-            with open_source(spec) as src:
+            with open_source(spec, settings=getattr(self.facade, "settings", None)) as src:
                 for frame in src:
                     frames.append(frame.image)
                     task.progress(len(frames), n, "capturing")

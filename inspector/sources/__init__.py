@@ -46,10 +46,25 @@ def parse_source_spec(spec: str | list[str]) -> tuple[str, str | list[str]]:
                       "video: or camera: (e.g. camera:0)", item=spec, recoverable=False)
 
 
-def open_source(spec: str | list[str], on_error: ErrorHandler | None = None, **options) -> FrameSource:
-    """Build a source from a spec; plugin kinds come from the ``inspector.sources`` entry points."""
+def open_source(spec: str | list[str], on_error: ErrorHandler | None = None, *, settings=None,
+                **options) -> FrameSource:
+    """Build a source from a spec; plugin kinds come from the ``inspector.sources`` entry points.
+
+    ``settings``: the station's settings, handed to a source whose constructor takes a
+    ``settings`` keyword (plugin sources read their section of ``Settings.plugins`` from it), so
+    ``--config`` reaches them; sources without that keyword never see it.
+    """
+    import inspect
+
     from inspector import plugins
 
     kind, target = parse_source_spec(spec)
     factory = plugins.get("inspector.sources", kind)
+    if settings is not None and "settings" not in options:
+        try:
+            takes = "settings" in inspect.signature(factory).parameters
+        except (TypeError, ValueError):  # a builtin or C callable without a signature
+            takes = False
+        if takes:
+            options["settings"] = settings
     return factory(target, on_error=on_error, **options)
