@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from inspector import plugin_options
 from inspector.sources import SourceError
 
 log = logging.getLogger(__name__)
@@ -67,24 +68,9 @@ _ALIASES = {"exposure": "exposure_us", "format": "pixel_format", "fps": "frame_r
 
 
 def _convert(name: str, value: Any) -> Any:
-    kind = str(FIELDS[name].type)
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "null")):
-        if "None" in kind:
-            return None
-        raise SourceError(f"genicam {name} needs a value", recoverable=False)
-    try:
-        if kind.startswith("float"):
-            return float(value)
-        if kind.startswith("int"):
-            if isinstance(value, float) and not value.is_integer():
-                raise ValueError(value)
-            return int(value)
-    except (TypeError, ValueError):
-        what = "a number" if kind.startswith("float") else "a whole number"
-        raise SourceError(f"genicam {name} must be {what}, not {value!r}", recoverable=False) from None
-    if name == "features":
+    if name == "features" and value is not None:
         return value
-    return str(value).strip()
+    return plugin_options.convert("genicam", name, str(FIELDS[name].type), value)
 
 
 def merge(section: dict[str, Any] | None, query: str = "", overrides: dict[str, Any] | None = None) -> GenICamOptions:
@@ -108,10 +94,4 @@ def merge(section: dict[str, Any] | None, query: str = "", overrides: dict[str, 
 
 def station_section() -> dict[str, Any] | None:
     """The station's ``plugins.genicam`` section (None when absent or when settings cannot be read)."""
-    try:
-        from inspector.settings import Settings
-
-        return Settings.load().plugin("genicam")
-    except Exception as exc:  # the station reports broken settings itself; the spec still works
-        log.warning("genicam: station settings not read (%s); using the spec's options only", exc)
-        return None
+    return plugin_options.station_section("genicam")

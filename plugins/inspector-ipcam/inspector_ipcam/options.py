@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from inspector import plugin_options
 from inspector.sources import SourceError
 
 SCHEMES = ("rtsp", "rtsps", "http", "https")
@@ -73,30 +74,9 @@ _SECTION_ONLY = ("url", "cameras")  # section keys that are not options
 
 def _convert(name: str, value: Any) -> Any:
     kind = str(FIELDS[name].type)
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "null")):
-        if "None" in kind:
-            return None
-        if kind == "str":
-            return ""
-        raise SourceError(f"ipcam {name} needs a value", recoverable=False)
-    try:
-        if kind.startswith("float"):
-            return float(value)
-        if kind.startswith("int"):
-            if isinstance(value, float) and not value.is_integer():
-                raise ValueError(value)
-            return int(value)
-        if kind == "bool":
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
-                raise ValueError(value)
-            return text in ("true", "1", "yes", "on")
-    except (TypeError, ValueError):
-        what = {"float": "a number", "int": "a whole number", "bool": "true or false"}[kind.split(" ")[0]]
-        raise SourceError(f"ipcam {name} must be {what}, not {value!r}", recoverable=False) from None
-    return str(value).strip()
+    if kind == "str" and (value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "null"))):
+        return ""
+    return plugin_options.convert("ipcam", name, kind, value)
 
 
 def merge(
@@ -189,12 +169,4 @@ def mask_url(url: str) -> str:
 
 def station_section() -> dict[str, Any] | None:
     """The station's ``plugins.ipcam`` section (None when absent or when settings cannot be read)."""
-    import logging
-
-    try:
-        from inspector.settings import Settings
-
-        return Settings.load().plugin("ipcam")
-    except Exception as exc:  # the station reports broken settings itself; the spec still works
-        logging.getLogger(__name__).warning("ipcam: station settings not read (%s); using the spec only", exc)
-        return None
+    return plugin_options.station_section("ipcam")
