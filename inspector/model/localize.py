@@ -143,16 +143,54 @@ def _cuts(positions: list[int], tile: int, length: int) -> list[tuple[int, int]]
     return out
 
 
+LARGE_PIXELS = 16_000_000  # above this an image is shrunk to working size in strips (bounded memory)
+STRIP_PIXELS = 4_000_000  # image pixels per strip of that shrink (a 48 MB float strip)
+
+
 def to_working(images: Sequence[np.ndarray], geom: Geometry, device, pinned: bool = False) -> torch.Tensor:
-    """Same-size uint8 RGB images -> float (B, 3, ph, pw) in 0..255 at working scale, reflect-padded."""
+    """Same-size uint8 RGB images -> float (B, 3, ph, pw) in 0..255 at working scale, reflect-padded.
+
+    An image above ``LARGE_PIXELS`` that is shrunk is shrunk strip by strip (``area_shrink``): its
+    float copy at full size (12 bytes a pixel, 768 MB for 8000 x 8000) never exists.
+    """
     import torch
 
+    w, h = geom.size
+    if w * h > LARGE_PIXELS and geom.work != geom.size:
+        return resize_pad(torch.stack([area_shrink(im, geom.work, device) for im in images]), geom)
     arr = np.stack(images) if len(images) > 1 else images[0][None]
     t = torch.from_numpy(arr)
     if pinned and t.device.type == "cpu" and torch.device(device).type == "cuda":
         t = t.pin_memory()
     t = t.to(device, non_blocking=True).permute(0, 3, 1, 2).float()
     return resize_pad(t, geom)
+
+
+def area_shrink(image: np.ndarray, size: tuple[int, int], device) -> torch.Tensor:
+    """uint8 (H, W, 3) -> float (3, h, w) shrunk to ``size`` = (w, h) by area averaging, in row strips.
+
+    The same windows as ``F.interpolate(mode="area")`` (adaptive average pooling: output cell i
+    averages input rows floor(i*H/h) .. ceil((i+1)*H/h)), taken separably: widths per strip by the
+    pooling, heights from a cumulative sum. Equal to the one-shot shrink up to float rounding
+    (< 1e-3 grey levels); at most ``STRIP_PIXELS`` image pixels are in float at a time.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    H, W = image.shape[:2]
+    ww, wh = size
+    out = torch.empty((3, wh, ww), dtype=torch.float32, device=device)
+    rows = max(1, (STRIP_PIXELS // W) * wh // H)  # output rows per strip
+    for r0 in range(0, wh, rows):
+        r1 = min(wh, r0 + rows)
+        a, b = (r0 * H) // wh, -(-(r1 * H) // wh)
+        strip = torch.from_numpy(np.ascontiguousarray(image[a:b])).to(device).permute(2, 0, 1).float()
+        strip = F.adaptive_avg_pool2d(strip[None], (b - a, ww))[0]  # widths only
+        cs = torch.cat([strip.new_zeros((3, 1, ww)), strip.double().cumsum(dim=1)], dim=1)
+        i = torch.arange(r0, r1, device=device)
+        lo, hi = (i * H) // wh - a, -(-((i + 1) * H) // wh) - a
+        out[:, r0:r1] = ((cs[:, hi] - cs[:, lo]) / (hi - lo).double()[None, :, None]).float()
+    return out
 
 
 def resize_pad(t: torch.Tensor, geom: Geometry) -> torch.Tensor:

@@ -319,14 +319,34 @@ def pixel_z(image: np.ndarray, stats: PixelStats) -> np.ndarray | None:
     return map_to_image(z_of_aligned(aligned, valid, stats), al, size)
 
 
+Z_STRIP_ROWS = 512  # rows per strip of z_of_aligned: float work arrays of ~16 MB per 1000 px of width
+_Z_HALO = 8  # rows of context around a strip: 3x3 morphology (1) + Gaussian sigma 0.7 (3) + 5x5 erosion (2)
+
+
 def z_of_aligned(aligned: np.ndarray, valid: np.ndarray, stats: PixelStats) -> np.ndarray:
-    """Robust z-map (H, W) float32 of an image already in the statistics' frame (3x3 shift-tolerant)."""
+    """Robust z-map (H, W) float32 of an image already in the statistics' frame (3x3 shift-tolerant).
+
+    Computed in strips of ``Z_STRIP_ROWS`` rows with ``_Z_HALO`` rows of context, so the float work
+    arrays stay bounded for any image size (an 8000 x 8000 image would need about 4 GB at once);
+    every operation is local, so the result is the same as computing the whole image at once.
+    """
+    h = aligned.shape[0]
+    out = np.empty(aligned.shape[:2], np.float32)
+    for y0 in range(0, h, Z_STRIP_ROWS):
+        y1 = min(h, y0 + Z_STRIP_ROWS)
+        a0, a1 = max(0, y0 - _Z_HALO), min(h, y1 + _Z_HALO)
+        z = _z_block(aligned[a0:a1], valid[a0:a1], stats.median[a0:a1], stats.spread[a0:a1])
+        out[y0:y1] = z[y0 - a0 : y1 - a0]
+    return out
+
+
+def _z_block(aligned: np.ndarray, valid: np.ndarray, median: np.ndarray, spread: np.ndarray) -> np.ndarray:
     import cv2
 
     a = aligned.astype(np.float32)
-    t = stats.median.astype(np.float32)
+    t = median.astype(np.float32)
     k = np.ones((3, 3), np.uint8)
     d = np.maximum(np.maximum(cv2.erode(t, k) - a, a - cv2.dilate(t, k)), 0.0).max(axis=2)
-    z = cv2.GaussianBlur(d / stats.spread, (0, 0), 0.7)
+    z = cv2.GaussianBlur(d / spread, (0, 0), 0.7)
     z[cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)) == 0] = 0.0
     return z.astype(np.float32)
