@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from inspector import plugins
 from inspector.settings import Settings
@@ -23,9 +24,16 @@ class SettingsProbe(FrameSource):
         return iter(())
 
 
-def test_a_source_that_takes_settings_gets_the_stations(monkeypatch, tmp_path):
+@pytest.fixture
+def probe_source(monkeypatch):
     monkeypatch.setitem(plugins.BUILTINS, "inspector.sources",
                         {**plugins.BUILTINS.get("inspector.sources", {}), "probe": f"{__name__}:SettingsProbe"})
+    plugins._table.cache_clear()  # the plugin table is cached per process
+    yield
+    plugins._table.cache_clear()
+
+
+def test_a_source_that_takes_settings_gets_the_stations(probe_source, tmp_path):
     settings = Settings(data_dir=tmp_path, plugins={"probe": {"exposure_us": 900}})
     with open_source("probe:cam1", settings=settings) as src:
         assert src.target == "cam1" and src.settings is settings
